@@ -1,0 +1,99 @@
+/** The main job: read traces, rebuild the model, run the rules, and produce a report. */
+import {createIngestContext, readTraces} from './ingest/index.js'
+import type {FileStats, Problem} from './ingest/diagnostics.js'
+import {Engine} from './rules/engine.js'
+import {RULES, findRule, type RuleModule} from './rules/index.js'
+import {SEVERITY_RANK, type Finding, type RuleStatus, type Severity} from './rules/types.js'
+import {resolveThresholds, type ResolvedThreshold} from './thresholds.js'
+import {UsageError} from './util/errors.js'
+import {VERSION} from './version.js'
+
+export type FailOn = Severity | 'never'
+
+export interface AnalyzeOptions {
+  files: string[]
+  strict?: boolean
+  /** Threshold flag → duration text (`2s`). */
+  thresholds?: Record<string, string | undefined>
+  /** Only these rule ids. */
+  only?: string[]
+  cancelImpliesAbort?: boolean
+}
+
+export interface Report {
+  schemaVersion: 1
+  tool: {name: 'santrace'; version: string}
+  inputs: FileStats[]
+  /** When the traces carry absolute times: the time origin every `ts` counts from. */
+  origin?: string
+  summary: {
+    events: number
+    skipped: number
+    processes: number
+    sockets: number
+    findings: Record<Severity, number>
+    rules: Record<RuleStatus['status'], number>
+    /** Time span covered, ns from the origin. */
+    span: {first: number; last: number}
+  }
+  skipped: Record<string, number>
+  notes: Record<string, number>
+  problems: Problem[]
+  thresholds: ResolvedThreshold[]
+  rules: RuleStatus[]
+  findings: Finding[]
+}
+
+export function selectRules(only?: string[]): RuleModule[] {
+  if (!only || only.length === 0) return [...RULES]
+  return only.map((id) => {
+    const r = findRule(id)
+    if (!r) throw new UsageError(`unknown rule '${id}' (known: ${RULES.map((x) => x.meta.id).join(', ')})`)
+    return r
+  })
+}
+
+export async function analyze(opts: AnalyzeOptions): Promise<Report> {
+  if (opts.files.length === 0) throw new UsageError('no trace files given')
+  const rules = selectRules(opts.only)
+  const {byRule, effective} = resolveThresholds(opts.thresholds ?? {})
+  const ctx = createIngestContext({strict: opts.strict})
+  const engine = new Engine(rules, {thresholds: byRule, rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? false}}, ctx.timebase)
+  for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)
+  const {findings, statuses} = engine.finish()
+  const model = engine.model
+  let sockets = 0
+  for (const p of model.procs.values()) for (const g of p.gens.values()) sockets += g
+  const bySev: Record<Severity, number> = {error: 0, warning: 0, info: 0}
+  for (const f of findings) bySev[f.severity]++
+  const byStatus: Record<RuleStatus['status'], number> = {violated: 0, passed: 0, 'not-evaluated': 0, disabled: 0}
+  for (const s of statuses) byStatus[s.status]++
+  return {
+    schemaVersion: 1,
+    tool: {name: 'santrace', version: VERSION},
+    inputs: ctx.diag.files,
+    origin: ctx.timebase.origin !== undefined ? ctx.timebase.iso(0) : undefined,
+    summary: {
+      events: model.events,
+      skipped: ctx.diag.totalSkipped,
+      processes: model.procs.size,
+      sockets,
+      findings: bySev,
+      rules: byStatus,
+      span: {first: model.firstTs ?? 0, last: model.lastTs},
+    },
+    skipped: Object.fromEntries(ctx.diag.skipped),
+    notes: Object.fromEntries(ctx.diag.notes),
+    problems: ctx.diag.samples,
+    thresholds: effective,
+    rules: statuses,
+    findings,
+  }
+}
+
+/** Exit code: 1 when a finding is at or above `failOn`, else 0. */
+export function exitCodeFor(report: Report, failOn: FailOn): 0 | 1 {
+  if (failOn === 'never') return 0
+  const min = SEVERITY_RANK[failOn]
+  return report.findings.some((f) => SEVERITY_RANK[f.severity] >= min) ? 1 : 0
+}

@@ -1,0 +1,692 @@
+/**
+ * The per-process model rebuilt from the event stream in one pass (wsd-rules.md §1.0, §3):
+ * sockets keyed (pid, descriptor, generation) with the socket state machine, calls paired
+ * with their returns, overlapped operations from issue to completion, the switch-handle map,
+ * registrations, and the switch's application requests. Rules read it; only the model writes it.
+ * Memory follows live sockets, open calls and pending operations, not trace length.
+ */
+import {E, FD_CONNECT, FD_CONNECT_BIT, RDMA_FNS, SOCKETLESS_FNS, TRANSFER_FNS} from './constants.js'
+import {type Ev, type Value, isNonNull, num, str} from './event.js'
+import {toHandle} from './fields.js'
+
+export type SockState =
+  | 'UNKNOWN'
+  | 'CREATED'
+  | 'BOUND'
+  | 'SETUP_FAILED'
+  | 'CONNECTING'
+  | 'CONNECTED'
+  | 'CONNECT_FAILED'
+  | 'LISTENING'
+  | 'DUPLICATED_OUT'
+  | 'CLOSING'
+  | 'CLOSED'
+  | 'RELEASED'
+
+export type Role = 'CONNECT' | 'LISTEN' | 'ACCEPTED' | 'CONTROL' | 'DUP_IN'
+
+export interface Sock {
+  pid: number
+  /** Provider descriptor, canonical hex. */
+  s: string
+  gen: number
+  state: SockState
+  role?: Role
+  /** Event that created this instance (return of WSPSocket/WSPAccept); absent for sockets that predate the trace. */
+  created?: Ev
+  switchHandle?: string
+  /** Last successful WSPEventSelect: mask, event handle and the call. */
+  evSelect?: {mask: number | undefined; hEvent: Value | undefined; call: Ev}
+  connectCall?: Ev
+  /** State when WSPCloseSocket was called. */
+  stateAtClose?: SockState
+  closeCall?: Ev
+  closeRet?: Ev
+  /** WPUCloseSocketHandle for this socket's switch handle. */
+  release?: Ev
+  /** Operations issued and not yet completed. */
+  pending: Set<Op>
+  /** Set by SwitchAbort, or by a close that forced completion of a cancelled request (SAN036). */
+  abort?: {ev: Ev; reason: string}
+}
+
+export type OpState = 'ISSUED' | 'PENDING' | 'DONE_IMMEDIATE' | 'FAILED_SYNC' | 'DONE'
+
+export interface Completion {
+  ev: Ev
+  status: number | undefined
+  bytes: number | undefined
+}
+
+export interface Op {
+  pid: number
+  ov: string
+  fn: string
+  call: Ev
+  ret?: Ev
+  sock?: Sock
+  /** hEvent bit 0 set: the switch polls and the provider must not notify. Undefined when HEvent is absent. */
+  pollMode?: boolean
+  state: OpState
+  /** Local buffers: [start, end) as bigint addresses, with the registration handle for RDMA. */
+  buffers?: Array<{start: bigint; end: bigint; handle?: string}>
+  /** First completion signal of each kind. */
+  upcall?: Completion
+  upcalls: number
+  gor?: Completion
+  opDone?: Completion
+  /** First completion signal of any kind (§3.2). */
+  done?: Completion
+}
+
+export interface Call {
+  ev: Ev
+  fn: string
+  sock?: Sock
+  /** Socket state when the call was made. */
+  before?: SockState
+  op?: Op
+  /** Switch handles created by WPUCreateSocketHandle nested in this call. */
+  handles: string[]
+  ret?: Ev
+}
+
+export interface UpcallRec {
+  ev: Ev
+  /** The SPI call this upcall is nested in (same thread), if any. */
+  within?: Call
+  ret?: Ev
+}
+
+export interface AppReq {
+  id: number
+  req?: Ev
+  kind?: string
+  buf?: {start: bigint; end: bigint}
+  sanSocket?: string
+  ovs: string[]
+  ranges: Array<{start: bigint; end: bigint}>
+  cancel?: Ev
+  complete?: Ev
+}
+
+export interface RdmaReg {
+  sock?: Sock
+  start: bigint
+  end: bigint
+  descriptor?: string
+  call: Ev
+  ret: Ev
+}
+
+export interface Proc {
+  pid: number
+  /** Latest socket instance per descriptor value (may be closed or released). */
+  sockets: Map<string, Sock>
+  gens: Map<string, number>
+  /** Switch handle → socket instance. */
+  handles: Map<string, Sock>
+  /** Handles created by a failed WSPSocket/WSPAccept (never returned to the switch). */
+  orphanHandles: Map<string, Ev>
+  callsBySeq: Map<number, Call>
+  /** Open calls per thread, innermost last. */
+  callStacks: Map<number, Call[]>
+  upsBySeq: Map<number, UpcallRec>
+  upStacks: Map<number, UpcallRec[]>
+  ops: Map<string, Op>
+  appReqs: Map<number, AppReq>
+  rdmaRegs: Set<RdmaReg>
+}
+
+/** What the model resolved for one event; handed to every rule. */
+export interface Step {
+  ev: Ev
+  proc: Proc
+  /** For call and ret events: the call record (for ret, the paired call when found). */
+  call?: Call
+  /** The socket instance the event concerns (its descriptor, or the socket behind a switch handle). */
+  sock?: Sock
+  /** That socket's state just before this event. */
+  before?: SockState
+  /** For ret:WSPSocket / ret:WSPAccept success: the socket created. */
+  created?: Sock
+  /** The operation the event issues, returns or completes. */
+  op?: Op
+  /** For upcalls: the record of the upcall (for upret, the paired upcall). */
+  up?: UpcallRec
+  /** For app/sw events: the application request. */
+  app?: AppReq
+}
+
+export function addr(v: Value | undefined): bigint | undefined {
+  const h = typeof v === 'string' ? v : typeof v === 'number' ? toHandle(v) : undefined
+  return h ? BigInt(h) : undefined
+}
+
+const DONE_STATES = new Set<OpState>(['DONE', 'DONE_IMMEDIATE', 'FAILED_SYNC'])
+
+export interface ModelOptions {
+  /** Treat an application cancel as the start of the abort regime (SAN036, `--cancel-implies-abort`). */
+  cancelImpliesAbort?: boolean
+}
+
+export class Model {
+  constructor(readonly options: ModelOptions = {}) {}
+
+  readonly procs = new Map<number, Proc>()
+  /** dwProviderReserved tokens from WSPDuplicateSocket → the duplicated socket. */
+  readonly dupTokens = new Map<string, Sock>()
+  /** Event kinds seen (`call:WSPConnect`, `up:WPUCloseSocketHandle`, `app:Cancel`, …). */
+  readonly seen = new Set<string>()
+  /** Events whose return or call could not be paired. */
+  unpairedReturns = 0
+  firstTs?: number
+  lastTs = 0
+  events = 0
+
+  proc(pid: number): Proc {
+    let p = this.procs.get(pid)
+    if (!p) {
+      p = {
+        pid,
+        sockets: new Map(),
+        gens: new Map(),
+        handles: new Map(),
+        orphanHandles: new Map(),
+        callsBySeq: new Map(),
+        callStacks: new Map(),
+        upsBySeq: new Map(),
+        upStacks: new Map(),
+        ops: new Map(),
+        appReqs: new Map(),
+        rdmaRegs: new Set(),
+      }
+      this.procs.set(pid, p)
+    }
+    return p
+  }
+
+  /** The current instance for a descriptor; a socket that predates the trace gets generation 0 in state UNKNOWN. */
+  sockFor(p: Proc, s: string): Sock {
+    let k = p.sockets.get(s)
+    if (!k) {
+      k = {pid: p.pid, s, gen: 0, state: 'UNKNOWN', pending: new Set()}
+      p.sockets.set(s, k)
+    }
+    return k
+  }
+
+  apply(ev: Ev): Step {
+    this.events++
+    if (this.firstTs === undefined) this.firstTs = ev.ts
+    if (ev.ts > this.lastTs) this.lastTs = ev.ts
+    this.seen.add(ev.key)
+    const p = this.proc(ev.pid)
+    const step: Step = {ev, proc: p}
+    switch (ev.kind) {
+      case 'call':
+        this.onCall(p, ev, step)
+        break
+      case 'ret':
+        this.onRet(p, ev, step)
+        break
+      case 'up':
+        this.onUpcall(p, ev, step)
+        break
+      case 'upret':
+        this.onUpcallReturn(p, ev, step)
+        break
+      case 'sig':
+      case 'reset':
+        this.atSocket(p, ev.f.Socket, step)
+        break
+      case 'prov':
+        this.atSocket(p, ev.f.Socket, step)
+        if (ev.fn === 'OpDone') this.complete(p, ev, 'opDone', num(ev.f.Error), num(ev.f.Bytes), step)
+        break
+      case 'app':
+      case 'sw':
+        this.onSwitch(p, ev, step)
+        break
+      default:
+        break
+    }
+    return step
+  }
+
+  private atSocket(p: Proc, s: Value | undefined, step: Step): Sock | undefined {
+    if (typeof s !== 'string') return undefined
+    const k = this.sockFor(p, s)
+    step.sock = k
+    step.before = k.state
+    return k
+  }
+
+  private onCall(p: Proc, ev: Ev, step: Step): void {
+    const call: Call = {ev, fn: ev.fn, handles: []}
+    step.call = call
+    if (ev.seq !== undefined) p.callsBySeq.set(ev.seq, call)
+    if (ev.tid !== undefined) {
+      let st = p.callStacks.get(ev.tid)
+      if (!st) p.callStacks.set(ev.tid, (st = []))
+      st.push(call)
+    }
+    if (SOCKETLESS_FNS.has(ev.fn)) return
+    const k = this.atSocket(p, ev.f.Socket, step)
+    if (!k) return
+    call.sock = k
+    call.before = k.state
+    switch (ev.fn) {
+      case 'WSPCloseSocket':
+        if (k.state !== 'CLOSED' && k.state !== 'RELEASED' && k.state !== 'CLOSING') {
+          k.stateAtClose = k.state
+          k.closeCall = ev
+          k.state = 'CLOSING'
+          // A close while a cancelled application request is still mapped to this socket forces completion (SAN035/SAN036).
+          if (!k.abort) {
+            for (const r of p.appReqs.values()) {
+              if (r.cancel && !r.complete && r.sanSocket === k.s) {
+                k.abort = {ev, reason: `close forcing completion of cancelled request ${r.id}`}
+                break
+              }
+            }
+          }
+        }
+        break
+      case 'WSPConnect':
+        k.connectCall = ev
+        k.role ??= 'CONNECT'
+        break
+      case 'WSPIoctl':
+        if (isNonNull(ev.f.Overlapped)) this.issue(p, k, call)
+        break
+      default:
+        if (TRANSFER_FNS.has(ev.fn) && isNonNull(ev.f.Overlapped)) this.issue(p, k, call)
+    }
+  }
+
+  private issue(p: Proc, k: Sock, call: Call): void {
+    const ev = call.ev
+    const ov = ev.f.Overlapped as string
+    const h = str(ev.f.HEvent)
+    const op: Op = {
+      pid: p.pid,
+      ov,
+      fn: ev.fn,
+      call: ev,
+      sock: k,
+      pollMode: h === undefined ? undefined : (BigInt(h) & 1n) === 1n,
+      state: 'ISSUED',
+      upcalls: 0,
+    }
+    const bufs = ev.f.Buffers
+    if (Array.isArray(bufs)) {
+      op.buffers = []
+      for (const b of bufs) {
+        if (!b || typeof b !== 'object' || Array.isArray(b)) continue
+        const a = addr(b.Addr)
+        const len = num(b.Len)
+        if (a !== undefined && len !== undefined) op.buffers.push({start: a, end: a + BigInt(len), handle: str(b.Handle)})
+      }
+    }
+    call.op = op
+    p.ops.set(ov, op)
+    k.pending.add(op)
+  }
+
+  private popCall(p: Proc, ev: Ev): Call | undefined {
+    let call: Call | undefined
+    if (ev.seq !== undefined) {
+      call = p.callsBySeq.get(ev.seq)
+      if (call && call.fn !== ev.fn) call = undefined
+      if (call) p.callsBySeq.delete(ev.seq)
+    }
+    if (ev.tid !== undefined) {
+      const st = p.callStacks.get(ev.tid)
+      if (st) {
+        let idx = -1
+        if (call) idx = st.lastIndexOf(call)
+        else if (ev.seq === undefined) {
+          for (let j = st.length - 1; j >= 0; j--) {
+            if (st[j].fn === ev.fn && st[j].ret === undefined) {
+              idx = j
+              break
+            }
+          }
+          if (idx >= 0) {
+            call = st[idx]
+            if (call.ev.seq !== undefined) p.callsBySeq.delete(call.ev.seq)
+          }
+        }
+        if (idx >= 0) st.splice(idx, 1)
+        if (st.length === 0) p.callStacks.delete(ev.tid)
+      }
+    } else if (call) {
+      // Paired by Seq without a thread: drop it from whichever stack holds it.
+      for (const [tid, st] of p.callStacks) {
+        const idx = st.indexOf(call)
+        if (idx >= 0) {
+          st.splice(idx, 1)
+          if (st.length === 0) p.callStacks.delete(tid)
+          break
+        }
+      }
+    }
+    return call
+  }
+
+  private onRet(p: Proc, ev: Ev, step: Step): void {
+    const call = this.popCall(p, ev)
+    if (!call) this.unpairedReturns++
+    else call.ret = ev
+    step.call = call
+    const rc = num(ev.f.Rc)
+    const err = num(ev.f.Errno)
+    const ok = rc === 0
+    let k = call?.sock
+    if (!k && !SOCKETLESS_FNS.has(ev.fn) && typeof ev.f.Socket === 'string') k = this.sockFor(p, ev.f.Socket)
+    if (k) {
+      step.sock = k
+      step.before = k.state
+    }
+    switch (ev.fn) {
+      case 'WSPSocket':
+      case 'WSPAccept':
+        if (rc !== undefined && rc !== -1 && rc !== 0) {
+          step.created = this.createSocket(p, ev, call, toHandle(rc)!)
+        } else if (call) {
+          for (const h of call.handles) p.orphanHandles.set(h, ev)
+        }
+        return
+      case 'WSPCloseSocket':
+        if (k && k.state === 'CLOSING') {
+          k.state = 'CLOSED'
+          k.closeRet = ev
+        }
+        return
+      case 'WSPGetOverlappedResult': {
+        const ov = call?.ev.f.Overlapped ?? ev.f.Overlapped
+        if (typeof ov !== 'string') return
+        const op = p.ops.get(ov)
+        if (!op) return
+        step.op = op
+        const final = (rc !== undefined && rc !== 0) || (err !== undefined && err !== E.WSA_IO_INCOMPLETE)
+        if (final) this.complete(p, ev, 'gor', rc !== undefined && rc !== 0 ? 0 : err, num(ev.f.BytesOut), step)
+        return
+      }
+      default:
+        break
+    }
+    if (call?.op) {
+      const op = call.op
+      step.op = op
+      op.ret = ev
+      if (op.state === 'ISSUED') {
+        if (ok) {
+          op.state = 'DONE_IMMEDIATE'
+          op.done ??= {ev, status: 0, bytes: num(ev.f.BytesOut)}
+          op.sock?.pending.delete(op)
+        } else if (err === E.WSA_IO_PENDING) op.state = 'PENDING'
+        else {
+          op.state = 'FAILED_SYNC'
+          op.sock?.pending.delete(op)
+        }
+      }
+    }
+    if (!k || !call) return
+    switch (ev.fn) {
+      case 'WSPBind':
+        if (ok && k.state === 'CREATED') k.state = 'BOUND'
+        else if (!ok && (k.state === 'CREATED' || k.state === 'BOUND')) k.state = 'SETUP_FAILED'
+        break
+      case 'WSPSetSockOpt':
+        if (!ok && (k.state === 'CREATED' || k.state === 'BOUND')) k.state = 'SETUP_FAILED'
+        break
+      case 'WSPListen':
+        if (ok && (k.state === 'BOUND' || k.state === 'CREATED' || k.state === 'UNKNOWN')) {
+          k.state = 'LISTENING'
+          k.role = 'LISTEN'
+        }
+        break
+      case 'WSPEventSelect':
+        if (ok) k.evSelect = {mask: num(call.ev.f.NetworkEvents), hEvent: call.ev.f.EventHandle, call: call.ev}
+        break
+      case 'WSPConnect':
+        if (k.state === 'CLOSING' || k.state === 'CLOSED' || k.state === 'RELEASED') break
+        if (ok) k.state = 'CONNECTED'
+        else if (err === E.WSAEWOULDBLOCK) k.state = 'CONNECTING'
+        else k.state = 'CONNECT_FAILED'
+        break
+      case 'WSPEnumNetworkEvents': {
+        const mask = num(ev.f.NetworkEventsOut)
+        if (k.state === 'CONNECTING' && mask !== undefined && (mask & FD_CONNECT) !== 0) {
+          const codes = ev.f.ErrorCodes
+          const code = Array.isArray(codes) ? num(codes[FD_CONNECT_BIT]) : undefined
+          k.state = code === 0 || code === undefined ? 'CONNECTED' : 'CONNECT_FAILED'
+        }
+        break
+      }
+      case 'WSPIoctl':
+        if (k.state === 'CREATED' && num(call.ev.f.IoctlCode) === 0x48000016) k.role ??= 'CONTROL'
+        break
+      case 'WSPDuplicateSocket':
+        if (ok && k.state !== 'CLOSING' && k.state !== 'CLOSED' && k.state !== 'RELEASED') {
+          const token = str(ev.f.ProviderReservedOut)
+          if (token && token !== '0x0') this.dupTokens.set(token, {...k, state: k.state, pending: new Set()})
+          k.state = 'DUPLICATED_OUT'
+        }
+        break
+      case 'WSPRegisterRdmaMemory': {
+        const start = addr(call.ev.f.RegAddr)
+        const len = num(call.ev.f.RegLen)
+        if (ok && start !== undefined && len !== undefined) {
+          p.rdmaRegs.add({sock: k, start, end: start + BigInt(len), descriptor: str(ev.f.DescriptorOut), call: call.ev, ret: ev})
+        }
+        break
+      }
+      case 'WSPDeregisterRdmaMemory':
+        if (ok) {
+          const d = str(call.ev.f.TargetDescriptor)
+          for (const r of p.rdmaRegs) {
+            if (r.sock === k && (d === undefined || r.descriptor === d)) {
+              p.rdmaRegs.delete(r)
+              if (d !== undefined) break
+            }
+          }
+        }
+        break
+      default:
+        break
+    }
+  }
+
+  private createSocket(p: Proc, ev: Ev, call: Call | undefined, s: string): Sock {
+    const gen = (p.gens.get(s) ?? 0) + 1
+    p.gens.set(s, gen)
+    const k: Sock = {pid: p.pid, s, gen, state: 'CREATED', created: ev, pending: new Set()}
+    if (ev.fn === 'WSPAccept') {
+      k.state = 'CONNECTED'
+      k.role = 'ACCEPTED'
+    } else {
+      const token = call ? str(call.ev.f.ProviderReserved) : undefined
+      if (token && token !== '0x0') {
+        k.role = 'DUP_IN'
+        const src = this.dupTokens.get(token)
+        k.state = src?.stateAtClose === 'LISTENING' || src?.state === 'LISTENING' ? 'LISTENING' : 'CONNECTED'
+      }
+    }
+    const prev = p.sockets.get(s)
+    if (prev && prev.gen === 0 && prev.state === 'UNKNOWN' && !prev.switchHandle) {
+      // A descriptor seen before its creation was in the trace: the new instance supersedes it.
+    }
+    p.sockets.set(s, k)
+    if (call) {
+      const h = call.handles[call.handles.length - 1]
+      if (h !== undefined) {
+        k.switchHandle = h
+        p.handles.set(h, k)
+      }
+    }
+    // A re-activated duplicate may return a descriptor without creating a switch handle: keep the old one.
+    if (!k.switchHandle && prev?.switchHandle && k.role === 'DUP_IN') k.switchHandle = prev.switchHandle
+    return k
+  }
+
+  private onUpcall(p: Proc, ev: Ev, step: Step): void {
+    const tid = ev.tid
+    const st = tid !== undefined ? p.callStacks.get(tid) : undefined
+    const rec: UpcallRec = {ev, within: st?.[st.length - 1]}
+    step.up = rec
+    if (ev.seq !== undefined) p.upsBySeq.set(ev.seq, rec)
+    if (tid !== undefined) {
+      let us = p.upStacks.get(tid)
+      if (!us) p.upStacks.set(tid, (us = []))
+      us.push(rec)
+    }
+    const h = str(ev.f.SwitchSocket)
+    if (h !== undefined) {
+      const k = p.handles.get(h)
+      if (k) {
+        step.sock = k
+        step.before = k.state
+      }
+    }
+    switch (ev.fn) {
+      case 'WPUCompleteOverlappedRequest':
+        this.complete(p, ev, 'upcall', num(ev.f.DwError), num(ev.f.CbTransferred), step)
+        break
+      case 'WPUCloseSocketHandle':
+        if (step.sock) {
+          const k = step.sock
+          k.release ??= ev
+          if (k.state === 'CLOSED') k.state = 'RELEASED'
+          this.forgetDoneOps(p, k)
+        }
+        break
+      default:
+        break
+    }
+  }
+
+  private onUpcallReturn(p: Proc, ev: Ev, step: Step): void {
+    let rec: UpcallRec | undefined
+    if (ev.seq !== undefined) {
+      rec = p.upsBySeq.get(ev.seq)
+      if (rec) p.upsBySeq.delete(ev.seq)
+    }
+    if (ev.tid !== undefined) {
+      const us = p.upStacks.get(ev.tid)
+      if (us) {
+        let idx = rec ? us.lastIndexOf(rec) : -1
+        if (!rec && ev.seq === undefined) {
+          for (let j = us.length - 1; j >= 0; j--) {
+            if (us[j].ev.fn === ev.fn) {
+              idx = j
+              break
+            }
+          }
+          if (idx >= 0) rec = us[idx]
+        }
+        if (idx >= 0) us.splice(idx, 1)
+        if (us.length === 0) p.upStacks.delete(ev.tid)
+      }
+    }
+    if (!rec) this.unpairedReturns++
+    else rec.ret = ev
+    step.up = rec
+    if (ev.fn === 'WPUCreateSocketHandle') {
+      const h = str(ev.f.NewSwitchSocket) ?? (num(ev.f.Rc) !== undefined && num(ev.f.Rc) !== -1 ? toHandle(num(ev.f.Rc)) : undefined)
+      const within = rec?.within
+      if (h && within && (within.fn === 'WSPSocket' || within.fn === 'WSPAccept') && within.ret === undefined) within.handles.push(h)
+    }
+  }
+
+  private complete(p: Proc, ev: Ev, how: 'upcall' | 'gor' | 'opDone', status: number | undefined, bytes: number | undefined, step: Step): void {
+    const ov = str(ev.f.Overlapped)
+    if (ov === undefined) return
+    const op = p.ops.get(ov)
+    if (!op) return
+    step.op = op
+    const c: Completion = {ev, status, bytes}
+    if (how === 'upcall') op.upcalls++
+    if (!op[how]) op[how] = c
+    if (op.state === 'ISSUED' || op.state === 'PENDING') {
+      op.state = 'DONE'
+      op.done = c
+      op.sock?.pending.delete(op)
+    }
+  }
+
+  /** Completed operations of a released socket are no longer needed. */
+  private forgetDoneOps(p: Proc, k: Sock): void {
+    for (const [ov, op] of p.ops) if (op.sock === k && DONE_STATES.has(op.state)) p.ops.delete(ov)
+  }
+
+  private onSwitch(p: Proc, ev: Ev, step: Step): void {
+    if (ev.fn === 'Abort') {
+      const k = this.atSocket(p, ev.f.SanSocket, step)
+      if (k) k.abort ??= {ev, reason: str(ev.f.Reason) ?? 'switch abort'}
+      return
+    }
+    const id = num(ev.f.AppReqId)
+    if (id === undefined) return
+    let r = p.appReqs.get(id)
+    if (!r) {
+      r = {id, ovs: [], ranges: []}
+      p.appReqs.set(id, r)
+    }
+    step.app = r
+    switch (ev.fn) {
+      case 'Request': {
+        r.req = ev
+        r.kind = str(ev.f.Kind)
+        const a = addr(ev.f.BufAddr)
+        const len = num(ev.f.BufLen)
+        if (a !== undefined && len !== undefined) r.buf = {start: a, end: a + BigInt(len)}
+        break
+      }
+      case 'Map': {
+        const s = str(ev.f.SanSocket)
+        if (s) {
+          r.sanSocket = s
+          this.atSocket(p, s, step)
+        }
+        if (Array.isArray(ev.f.Overlapped)) for (const o of ev.f.Overlapped) if (typeof o === 'string') r.ovs.push(o)
+        if (Array.isArray(ev.f.RdmaRanges)) {
+          for (const x of ev.f.RdmaRanges) {
+            if (!x || typeof x !== 'object' || Array.isArray(x)) continue
+            const a = addr(x.Addr)
+            const len = num(x.Len)
+            if (a !== undefined && len !== undefined) r.ranges.push({start: a, end: a + BigInt(len)})
+          }
+        }
+        break
+      }
+      case 'Cancel':
+        r.cancel ??= ev
+        if (r.sanSocket) {
+          const k = this.atSocket(p, r.sanSocket, step)
+          if (k && this.options.cancelImpliesAbort) k.abort ??= {ev, reason: `application cancelled request ${r.id}`}
+        }
+        break
+      case 'Complete':
+        r.complete ??= ev
+        if (r.sanSocket) this.atSocket(p, r.sanSocket, step)
+        break
+      default:
+        break
+    }
+  }
+
+  /** Called after every rule has seen the step: frees what no rule can need any more. */
+  settle(step: Step): void {
+    if (step.app?.complete === step.ev) step.proc.appReqs.delete(step.app.id)
+  }
+}
+
+/** Operations that are still outstanding from the provider's point of view. */
+export function isOutstanding(op: Op): boolean {
+  return op.state === 'ISSUED' || op.state === 'PENDING'
+}
+
+export {RDMA_FNS, TRANSFER_FNS}

@@ -1,0 +1,209 @@
+/** Runs rule checkers over the modelled event stream, in one pass, with trace-time timers. */
+import type {TimeBase} from '../ingest/build.js'
+import type {Ev} from '../model/event.js'
+import {describe} from '../model/fields.js'
+import {Model, type Step} from '../model/state.js'
+import {formatOffset} from '../util/duration.js'
+import type {AnalyzeOptionsForRules, EvidenceItem, Finding, FindingInput, Handler, RuleContext, RuleListener, RuleModule, RuleStatus, Severity} from './types.js'
+
+interface Timer {
+  ts: number
+  seq: number
+  fn: () => void
+  unreached?: () => void
+}
+
+interface RuleRun {
+  rule: RuleModule
+  listener: RuleListener
+  findings: number
+  checked: number
+  inconclusive: Map<string, number>
+}
+
+export interface EngineOptions {
+  /** Thresholds per rule id, in nanoseconds. */
+  thresholds: Record<string, Record<string, number>>
+  severity?: Record<string, Severity>
+  rules: AnalyzeOptionsForRules
+}
+
+export class Engine {
+  readonly model: Model
+  readonly findings: Finding[] = []
+  private readonly runs: RuleRun[] = []
+  private readonly handlers = new Map<string, Handler[]>()
+  private readonly timers: Timer[] = []
+  private timerSeq = 0
+
+  constructor(
+    rules: RuleModule[],
+    private readonly opts: EngineOptions,
+    private readonly timebase?: TimeBase,
+  ) {
+    this.model = new Model({cancelImpliesAbort: opts.rules.cancelImpliesAbort})
+    for (const rule of rules) {
+      const run: RuleRun = {rule, listener: {}, findings: 0, checked: 0, inconclusive: new Map()}
+      run.listener = rule.create(this.contextFor(run))
+      this.runs.push(run)
+    }
+  }
+
+  private contextFor(run: RuleRun): RuleContext {
+    const meta = run.rule.meta
+    const engine = this
+    return {
+      model: this.model,
+      t: this.opts.thresholds[meta.id] ?? {},
+      options: this.opts.rules,
+      report(f: FindingInput) {
+        run.findings++
+        engine.findings.push(engine.toFinding(run.rule, f))
+      },
+      checked(n = 1) {
+        run.checked += n
+      },
+      inconclusive(reason: string) {
+        run.inconclusive.set(reason, (run.inconclusive.get(reason) ?? 0) + 1)
+      },
+      at(ts: number, fn: () => void, unreached?: () => void) {
+        engine.pushTimer({ts, seq: engine.timerSeq++, fn, unreached})
+      },
+    }
+  }
+
+  private handlersFor(ev: Ev): Handler[] {
+    let hs = this.handlers.get(ev.key)
+    if (!hs) {
+      hs = []
+      for (const run of this.runs) {
+        for (const k of [ev.key, `${ev.kind}:*`, '*']) {
+          const h = run.listener[k]
+          if (typeof h === 'function') hs.push(h as Handler)
+        }
+      }
+      this.handlers.set(ev.key, hs)
+    }
+    return hs
+  }
+
+  feed(batch: Ev[]): void {
+    for (const ev of batch) {
+      while (this.timers.length && this.timers[0].ts < ev.ts) this.popTimer().fn()
+      const step: Step = this.model.apply(ev)
+      const hs = this.handlersFor(ev)
+      for (let j = 0; j < hs.length; j++) hs[j](step)
+      this.model.settle(step)
+    }
+  }
+
+  finish(): {findings: Finding[]; statuses: RuleStatus[]} {
+    const last = this.model.lastTs
+    while (this.timers.length) {
+      const t = this.popTimer()
+      if (t.ts <= last) t.fn()
+      else t.unreached?.()
+    }
+    for (const run of this.runs) run.listener.end?.()
+    this.findings.sort((a, b) => a.ts - b.ts || a.pid - b.pid || a.rule.localeCompare(b.rule))
+    return {findings: this.findings, statuses: this.runs.map((r) => this.status(r))}
+  }
+
+  private status(run: RuleRun): RuleStatus {
+    const m = run.rule.meta
+    const inconclusive = [...run.inconclusive.values()].reduce((a, b) => a + b, 0)
+    const inconclusiveText = [...run.inconclusive].map(([r, n]) => `${n} not judged: ${r}`).join('; ')
+    const base = {rule: m.id, title: m.title, severity: this.opts.severity?.[m.id] ?? m.severity, findings: run.findings, checked: run.checked, inconclusive}
+    if (run.findings > 0) return {...base, status: 'violated', reason: inconclusiveText || undefined}
+    const unmet = m.needs.find((g) => !g.keys.some((k) => this.seenKey(k)))
+    if (unmet) return {...base, status: 'not-evaluated', reason: `the trace has no ${unmet.why}`}
+    if (run.checked === 0) {
+      return {...base, status: 'not-evaluated', reason: inconclusive ? inconclusiveText : `no ${m.instance} in the trace`}
+    }
+    return {...base, status: 'passed', reason: inconclusiveText || undefined}
+  }
+
+  private seenKey(k: string): boolean {
+    if (!k.endsWith(':*')) return this.model.seen.has(k)
+    const prefix = k.slice(0, -1)
+    for (const s of this.model.seen) if (s.startsWith(prefix)) return true
+    return false
+  }
+
+  evidence(role: string, ev: Ev): EvidenceItem {
+    return {
+      role,
+      event: ev.event,
+      fn: ev.fn,
+      ts: ev.ts,
+      time: formatOffset(ev.ts),
+      tid: ev.tid,
+      file: ev.src.file,
+      line: ev.src.line,
+      offset: ev.src.offset,
+      text: describe(ev),
+    }
+  }
+
+  private toFinding(rule: RuleModule, f: FindingInput): Finding {
+    const ev = f.evidence.filter((e): e is [string, Ev] => e[1] !== undefined)
+    const ts = f.ts ?? ev[ev.length - 1]?.[1].ts ?? this.model.lastTs
+    const pid = f.sock?.pid ?? f.pid ?? ev[0]?.[1].pid ?? 0
+    return {
+      rule: rule.meta.id,
+      title: rule.meta.title,
+      severity: f.severity ?? this.opts.severity?.[rule.meta.id] ?? rule.meta.severity,
+      fault: f.fault ?? rule.meta.fault,
+      message: f.message,
+      pid,
+      socket: f.sock?.s,
+      generation: f.sock?.gen,
+      switchHandle: f.sock?.switchHandle,
+      ts,
+      time: this.timebase?.iso(ts) ?? formatOffset(ts),
+      evidence: ev.map(([role, e]) => this.evidence(role, e)),
+      measured: f.measured,
+    }
+  }
+
+  private pushTimer(t: Timer): void {
+    const h = this.timers
+    h.push(t)
+    let k = h.length - 1
+    while (k > 0) {
+      const p = (k - 1) >> 1
+      if (h[p].ts < t.ts || (h[p].ts === t.ts && h[p].seq < t.seq)) break
+      h[k] = h[p]
+      k = p
+    }
+    h[k] = t
+  }
+
+  private popTimer(): Timer {
+    const h = this.timers
+    const top = h[0]
+    const last = h.pop()!
+    if (h.length) {
+      let k = 0
+      for (;;) {
+        const l = 2 * k + 1
+        const r = l + 1
+        let m = -1
+        let best = last
+        if (l < h.length && (h[l].ts < best.ts || (h[l].ts === best.ts && h[l].seq < best.seq))) {
+          m = l
+          best = h[l]
+        }
+        if (r < h.length && (h[r].ts < best.ts || (h[r].ts === best.ts && h[r].seq < best.seq))) {
+          m = r
+          best = h[r]
+        }
+        if (m < 0) break
+        h[k] = h[m]
+        k = m
+      }
+      h[k] = last
+    }
+    return top
+  }
+}

@@ -1,0 +1,119 @@
+import {E, errorName} from '../model/constants.js'
+import type {Ev} from '../model/event.js'
+import type {Completion, Op, Sock} from '../model/state.js'
+import {formatDuration as fd} from '../util/duration.js'
+import {C, R} from './refs.js'
+import type {RuleModule} from './types.js'
+
+const ABORT_STATUSES = new Set([E.WSA_OPERATION_ABORTED, E.WSAECONNRESET, E.WSAECONNABORTED, E.WSAENETRESET, 0])
+
+/** SAN030: on close the provider completes every pending operation, aborted. */
+export const SAN030: RuleModule = {
+  meta: {
+    id: 'SAN030',
+    title: 'Close aborts all pending operations',
+    severity: 'error',
+    fault: 'provider',
+    section: 'G. Close and cancel',
+    refs: [R('ff566273'), C('closing-a-san-socket')],
+    docs: {
+      checks:
+        'At each WSPCloseSocket, the operations still outstanding on the socket are noted. Each must reach a completion signal within the grace period after the close returns: WPUCompleteOverlappedRequest for notify-mode operations (hEvent bit 0 clear), OpDone or a final WSPGetOverlappedResult for poll-mode ones. A success status produced after the close began, or a status other than WSA_OPERATION_ABORTED, WSAECONNRESET, WSAECONNABORTED or WSAENETRESET, is a warning. Poll-mode operations in a trace without OpDone events are not judged.',
+      why: 'The switch frees the application buffers and completes the application requests only when the provider completes the operations. An operation left pending after close hangs the application request forever, and its buffer may still be written by the adapter after it was returned.',
+      fix: 'In the provider, on WSPCloseSocket flush the connection (queue pair), release each pending operation\'s memory and complete it with WSA_OPERATION_ABORTED through WPUCompleteOverlappedRequest (or the OVERLAPPED for polled operations) before or promptly after returning.',
+      example: [
+        '+0.000 s  SpiCall WSPRecv Socket=0x2a0 Overlapped=0x7ffd1200 HEvent=0x1f0',
+        '+0.000 s  SpiReturn WSPRecv Rc=-1 Errno=WSA_IO_PENDING',
+        '+1.000 s  SpiCall WSPCloseSocket Socket=0x2a0',
+        '+1.001 s  SpiReturn WSPCloseSocket Rc=0',
+        '(no WPUCompleteOverlappedRequest for 0x7ffd1200 by +3.001 s)   <- violation',
+      ],
+    },
+    thresholds: {
+      closeGrace: {flag: 'close-grace', default: '2000ms', description: 'time after WSPCloseSocket returns within which every pending operation must be completed'},
+    },
+    needs: [{keys: ['call:WSPCloseSocket'], why: 'WSPCloseSocket calls'}],
+    instance: 'WSPCloseSocket with operations pending',
+  },
+  create(ctx) {
+    const grace = ctx.t.closeGrace
+    const snapshots = new Map<Ev, {sock: Sock; ops: Op[]}>()
+
+    const signal = (op: Op): Completion | undefined => (op.pollMode ? (op.opDone ?? op.gor) : op.upcall)
+
+    const judge = (sock: Sock, close: Ev, closeRet: Ev | undefined, ops: Op[], deadlineNote: string): void => {
+      for (const op of ops) {
+        // An operation that failed synchronously or completed inline owes no completion signal.
+        if (op.state === 'FAILED_SYNC') continue
+        if (op.state === 'DONE_IMMEDIATE') {
+          ctx.checked()
+          continue
+        }
+        const c = signal(op)
+        if (!c) {
+          if (op.pollMode && !ctx.model.seen.has('prov:OpDone') && !op.gor) {
+            ctx.inconclusive('poll-mode operation and the trace has no OpDone events')
+            continue
+          }
+          ctx.checked()
+          ctx.report({
+            message: `${op.fn} (OVERLAPPED ${op.ov}, ${op.pollMode ? 'poll' : 'notify'} mode) was not completed ${deadlineNote} after WSPCloseSocket${op.pollMode ? '' : ': no WPUCompleteOverlappedRequest'}`,
+            sock,
+            evidence: [['operation', op.call], ['pending since', op.ret], ['close', close], ['close returned', closeRet]],
+            measured: {graceNs: grace},
+          })
+          continue
+        }
+        ctx.checked()
+        if (c.status === 0 && c.ev.ts >= close.ts) {
+          ctx.report({
+            message: `${op.fn} (OVERLAPPED ${op.ov}) completed with success after WSPCloseSocket began; pending operations should be aborted with WSA_OPERATION_ABORTED`,
+            severity: 'warning',
+            sock,
+            evidence: [['operation', op.call], ['close', close], ['completion', c.ev]],
+          })
+        } else if (c.status !== undefined && !ABORT_STATUSES.has(c.status)) {
+          ctx.report({
+            message: `${op.fn} (OVERLAPPED ${op.ov}) was completed at close with ${errorName(c.status)}; expected WSA_OPERATION_ABORTED or a connection error`,
+            severity: 'warning',
+            sock,
+            evidence: [['operation', op.call], ['close', close], ['completion', c.ev]],
+          })
+        }
+      }
+    }
+
+    return {
+      'call:WSPCloseSocket': (step) => {
+        const k = step.sock
+        if (!k || k.pending.size === 0 || step.call?.before === 'CLOSED' || step.call?.before === 'RELEASED') return
+        snapshots.set(step.ev, {sock: k, ops: [...k.pending]})
+      },
+      'ret:WSPCloseSocket': (step) => {
+        const close = step.call?.ev
+        const snap = close && snapshots.get(close)
+        if (!close || !snap) return
+        snapshots.delete(close)
+        const deadline = step.ev.ts + grace
+        ctx.at(
+          deadline,
+          () => judge(snap.sock, close, step.ev, snap.ops, `within ${fd(grace)}`),
+          () => {
+            // The trace ended inside the grace period: operations already completed can still be judged.
+            const done = snap.ops.filter((op) => signal(op) || op.state === 'FAILED_SYNC' || op.state === 'DONE_IMMEDIATE')
+            judge(snap.sock, close, step.ev, done, `within ${fd(grace)}`)
+            for (let j = done.length; j < snap.ops.length; j++) ctx.inconclusive('the trace ended within the grace period after close')
+          },
+        )
+      },
+      end: () => {
+        // Closes that never returned: judge against the call time.
+        const last = ctx.model.lastTs
+        for (const [close, snap] of snapshots) {
+          if (last - close.ts > grace) judge(snap.sock, close, undefined, snap.ops, `${fd(last - close.ts)} (close never returned)`)
+          else for (const _ of snap.ops) ctx.inconclusive('the trace ended within the grace period after close')
+        }
+      },
+    }
+  },
+}
