@@ -1,1 +1,5 @@
-export const COMMANDS = {}
+import Analyze from './analyze.js'
+
+export const COMMANDS = {
+  analyze: Analyze,
+}

@@ -152,11 +152,15 @@ function renderValue(v: Value): string {
 }
 
 /** A one-line rendering of an event for evidence listings: `WSPConnect Socket=0x2a0 Addr=10.0.0.2:80`. */
+const HANDLE_RETURNS = new Set(['WSPSocket', 'WSPAccept', 'WSPRegisterMemory'])
+
 export function describe(ev: Ev): string {
   const parts: string[] = []
   for (const k in ev.f) {
     if (k === 'Fn' || k === 'Up' || k === 'Seq') continue
-    parts.push(`${k}=${renderField(k, ev.f[k])}`)
+    const v = ev.f[k]
+    if (k === 'Rc' && ev.kind === 'ret' && HANDLE_RETURNS.has(ev.fn) && typeof v === 'number' && v > 0) parts.push(`Rc=${toHandle(v)}`)
+    else parts.push(`${k}=${renderField(k, v)}`)
   }
   const returned = ev.kind === 'ret' || ev.kind === 'upret' || ev.kind === 'cbret'
   const head = returned ? `${ev.fn} returned` : ev.kind === 'call' || ev.kind === 'up' || ev.kind === 'cb' ? ev.fn : ev.event

@@ -38,7 +38,8 @@ export const SAN012: RuleModule = {
           return ctx.report({
             message: `WSPConnect on ${k.s} with no prior successful WSPEventSelect: the connect reached the provider without FD_CONNECT armed (blocking connect forwarded as blocking)`,
             sock: k,
-            evidence: [['connect', step.ev], ['socket created', k.created]],
+            ts: step.ev.ts,
+            evidence: [['socket created', k.created], ['connect', step.ev]],
           })
         }
         if (sel.mask === undefined) return ctx.inconclusive('WSPEventSelect without a NetworkEvents field')

@@ -1,5 +1,5 @@
 import {existsSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
+import {dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 /** The package root, from either src/ (tests) or dist/src/ (built). */
@@ -16,4 +16,9 @@ export function schemaPath(name: string): string {
   return join(packageRoot, 'schemas', name)
 }
 
-export const demoTracePath = (): string => join(packageRoot, 'fixtures', 'demo', 'demo.jsonl')
+/** The bundled demo trace, relative to the working directory when it lies below it. */
+export const demoTracePath = (): string => {
+  const abs = join(packageRoot, 'fixtures', 'demo', 'demo.jsonl')
+  const rel = relative(process.cwd(), abs)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs
+}
