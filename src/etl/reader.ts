@@ -1,0 +1,938 @@
+/**
+ * Native .etl reader: container (WMI buffers, compression), record headers, extended items,
+ * TraceLogging decoding and the per-CPU k-way merge (etl-format.md §1–§9).
+ *
+ * Memory: an index pass reads only the 72-byte buffer headers; the data pass holds one decoded
+ * buffer per CPU (bounded further by `memoryBudget`). Bad data never throws out of the
+ * iteration: it produces diagnostics, and the reader skips to the next record or buffer.
+ */
+import {open, type FileHandle} from 'node:fs/promises'
+import {GuidCache} from './guid.js'
+import {EtlEventRecord} from './event.js'
+import {kernelGroupGuid, kernelGroupName} from './kernel.js'
+import {Clock, emptyHeader, parseLogfileHeader} from './logfile.js'
+import {TlMetadataCache, decodeTlPayload} from './tracelogging.js'
+import {RECORD_KINDS, type EtlDiagnostic, type EtlEvent, type EtlFileHeader, type EtlOptions, type EtlRecordKind, type EtlStats} from './types.js'
+import {COMPRESSION_FORMAT_LZNT1, COMPRESSION_FORMAT_XPRESS, COMPRESSION_FORMAT_XPRESS_HUFF, decompress} from './xpress.js'
+
+export const WMI_BUFFER_HEADER_SIZE = 72
+const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
+const MAX_DIAG_SAMPLE = 100
+
+export const BUFFER_FLAG_EVENTS_LOST = 0x0002
+export const BUFFER_FLAG_BUFFER_LOST = 0x0004
+export const BUFFER_FLAG_PROC_INDEX = 0x0020
+export const BUFFER_FLAG_COMPRESSED = 0x0040
+
+/** One entry of the buffer index (from the 72-byte WMI_BUFFER_HEADER, §2). */
+export interface BufferInfo {
+  /** File offset of the buffer header. */
+  offset: number
+  /** BufferSize (on disk). */
+  size: number
+  /** Bytes of the buffer actually present in the file (< size when truncated). */
+  avail: number
+  savedOffset: number
+  offsetField: number
+  /** End of valid data relative to the buffer start (uncompressed buffers). */
+  end: number
+  seq: number
+  proc: number
+  flags: number
+  type: number
+  state: number
+  compressed: boolean
+  /** Order in the file. */
+  index: number
+}
+
+interface Cursor {
+  bufs: BufferInfo[]
+  next: number
+  info: BufferInfo | undefined
+  payload: Uint8Array | undefined
+  dv: DataView | undefined
+  end: number
+  pos: number
+  /** File offset of payload position 0, or -1 for compressed buffers. */
+  base: number
+  head: EtlEvent | undefined
+  key: number
+  tie: number
+  lastLo: number
+  lastHi: number
+  /** Payload dropped to respect the memory budget; reload before advancing. */
+  evicted: boolean
+}
+
+const ZERO_GUID = '00000000-0000-0000-0000-000000000000'
+
+function emptyKindCounts(): Record<EtlRecordKind, number> {
+  const o = {} as Record<EtlRecordKind, number>
+  for (const k of RECORD_KINDS) o[k] = 0
+  return o
+}
+
+export function emptyStats(): EtlStats {
+  return {
+    fileSize: 0,
+    buffers: 0,
+    compressedBuffers: 0,
+    buffersParsedToEnd: 0,
+    buffersWithEventsLostFlag: 0,
+    buffersWithBufferLostFlag: 0,
+    records: 0,
+    recordsByKind: emptyKindCounts(),
+    skippedRecords: 0,
+    skippedBytes: 0,
+    diagnostics: 0,
+    diagnosticsSample: [],
+    traceLoggingEvents: 0,
+    metadataCacheEntries: 0,
+    bytesRead: 0,
+    maxLiveBuffers: 0,
+  }
+}
+
+export class EtlReader {
+  header: EtlFileHeader = emptyHeader()
+  readonly stats: EtlStats = emptyStats()
+  readonly index: BufferInfo[] = []
+  private fh: FileHandle | undefined
+  private fileSize = 0
+  private clock = new Clock(0n, 0n, 10_000_000)
+  private readonly guids = new GuidCache()
+  private readonly tl = new TlMetadataCache()
+  private readonly reportedMeta = new WeakSet<object>()
+  private readonly maxBuffer: number
+  private readonly budget: number
+  private readonly batchSize: number
+  private readonly decodeTl: boolean
+  private compressionFormat = COMPRESSION_FORMAT_XPRESS
+  private liveBytes = 0
+  private liveBuffers = 0
+  private kwLo = 0
+  private kwHi = 0
+  private kwBig = 0n
+
+  constructor(
+    readonly file: string,
+    private readonly opts: EtlOptions = {},
+  ) {
+    this.maxBuffer = opts.maxBufferSize ?? DEFAULT_MAX_BUFFER
+    this.budget = opts.memoryBudget ?? 256 * 1024 * 1024
+    this.batchSize = Math.max(1, opts.batchSize ?? 4096)
+    this.decodeTl = opts.decodeTraceLogging !== false
+  }
+
+  // ------------------------------------------------------------------ diagnostics & I/O
+
+  diag(offset: number, message: string, expected?: string, skippedBytes?: number): void {
+    const d: EtlDiagnostic = {file: this.file, offset, message}
+    if (expected !== undefined) d.expected = expected
+    if (skippedBytes !== undefined && skippedBytes > 0) {
+      d.skippedBytes = skippedBytes
+      this.stats.skippedBytes += skippedBytes
+    }
+    this.stats.diagnostics++
+    if (this.stats.diagnosticsSample.length < MAX_DIAG_SAMPLE) this.stats.diagnosticsSample.push(d)
+    this.opts.onDiagnostic?.(d)
+  }
+
+  private async readAt(pos: number, len: number, into?: Buffer): Promise<Buffer> {
+    const buf = into ?? Buffer.allocUnsafe(len)
+    let got = 0
+    while (got < len) {
+      const {bytesRead} = await this.fh!.read(buf, got, len - got, pos + got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    this.stats.bytesRead += got
+    return got === len ? buf : buf.subarray(0, got)
+  }
+
+  async open(): Promise<void> {
+    this.fh = await open(this.file, 'r')
+    const st = await this.fh.stat()
+    this.fileSize = st.size
+    this.stats.fileSize = st.size
+    await this.buildIndex()
+    await this.readHeader()
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh
+    this.fh = undefined
+    if (fh) await fh.close()
+  }
+
+  // ------------------------------------------------------------------ buffer index (§1, §2)
+
+  /** Plausibility of a buffer header found while re-synchronizing after corruption. */
+  private plausible(h: Buffer, p: number, strict: boolean): boolean {
+    if (p + WMI_BUFFER_HEADER_SIZE > h.length) return false
+    const size = h.readUInt32LE(p)
+    if (size < WMI_BUFFER_HEADER_SIZE || size > this.maxBuffer) return false
+    const saved = h.readUInt32LE(p + 4)
+    const off = h.readUInt32LE(p + 0x30)
+    const flags = h.readUInt16LE(p + 0x34)
+    const type = h.readUInt16LE(p + 0x36)
+    if (!strict) return true
+    if ((flags & ~0x7f) !== 0 || type > 7) return false
+    if (flags & BUFFER_FLAG_COMPRESSED) return saved >= WMI_BUFFER_HEADER_SIZE && saved <= this.maxBuffer
+    if (!((off >= WMI_BUFFER_HEADER_SIZE && off <= size) || (saved >= WMI_BUFFER_HEADER_SIZE && saved <= size))) return false
+    const proc = flags & BUFFER_FLAG_PROC_INDEX ? h.readUInt16LE(p + 0x28) : h[p + 0x28]
+    if (proc > 4096) return false
+    // First record marker, when in the window: a trace header (0xC0) or a WPP message (0x90).
+    if (p + 76 <= h.length && (off > 76 || saved > 76)) {
+      const b3 = h[p + 75]
+      const m = h.readUInt32LE(p + 72)
+      if (m !== 0xffffffff && (b3 & 0xc0) !== 0xc0 && (b3 & 0xd0) !== 0x90) return false
+    }
+    return true
+  }
+
+  private async resync(from: number, stride: number): Promise<number> {
+    // 1. Regular files: buffers sit at multiples of the session buffer size.
+    if (stride >= WMI_BUFFER_HEADER_SIZE && !this.header.compressed) {
+      for (let p = from + stride; p + WMI_BUFFER_HEADER_SIZE <= this.fileSize; p += stride) {
+        const h = await this.readAt(p, 80)
+        if (this.plausible(h, 0, true)) return p
+      }
+    }
+    // 2. Byte-wise scan (compressed/relogged files have unaligned buffers).
+    const CH = 1 << 20
+    for (let start = from + 1; start + WMI_BUFFER_HEADER_SIZE <= this.fileSize; start += CH - 80) {
+      const win = await this.readAt(start, Math.min(CH, this.fileSize - start))
+      for (let i = 0; i + WMI_BUFFER_HEADER_SIZE <= win.length; i++) if (this.plausible(win, i, true)) return start + i
+    }
+    return -1
+  }
+
+  private async buildIndex(): Promise<void> {
+    const fileSize = this.fileSize
+    let win: Buffer = Buffer.alloc(0)
+    let winStart = 0
+    let lastSize = 0
+    let stride = 0
+    let off = 0
+    while (off < fileSize) {
+      if (off + WMI_BUFFER_HEADER_SIZE > fileSize) {
+        this.diag(off, `${fileSize - off} trailing bytes are too short for a buffer header`, 'a 72-byte WMI_BUFFER_HEADER', fileSize - off)
+        break
+      }
+      if (!(off >= winStart && off + 80 <= winStart + win.length)) {
+        const len = lastSize !== 0 && lastSize <= 65536 ? Math.min(1 << 20, fileSize - off) : Math.min(80, fileSize - off)
+        win = await this.readAt(off, len)
+        winStart = off
+      }
+      const p = off - winStart
+      const size = win.readUInt32LE(p)
+      if (size < WMI_BUFFER_HEADER_SIZE || size > this.maxBuffer) {
+        const next = await this.resync(off, stride)
+        const skipped = (next < 0 ? fileSize : next) - off
+        this.diag(off, `invalid BufferSize ${size}`, `${WMI_BUFFER_HEADER_SIZE}..${this.maxBuffer}`, skipped)
+        if (next < 0) break
+        off = next
+        continue
+      }
+      const flags = win.readUInt16LE(p + 0x34)
+      const compressed = (flags & BUFFER_FLAG_COMPRESSED) !== 0
+      const saved = win.readUInt32LE(p + 4)
+      const offsetField = win.readUInt32LE(p + 0x30)
+      const info: BufferInfo = {
+        offset: off,
+        size,
+        avail: Math.min(size, fileSize - off),
+        savedOffset: saved,
+        offsetField,
+        end: 0,
+        seq: win.readUInt32LE(p + 0x18) + win.readInt32LE(p + 0x1c) * 4294967296,
+        proc: flags & BUFFER_FLAG_PROC_INDEX ? win.readUInt16LE(p + 0x28) : win[p + 0x28],
+        flags,
+        type: win.readUInt16LE(p + 0x36),
+        state: win.readUInt32LE(p + 0x2c),
+        compressed,
+        index: this.index.length,
+      }
+      if (compressed) {
+        info.end = saved
+        if (saved < WMI_BUFFER_HEADER_SIZE || saved > this.maxBuffer) {
+          this.diag(off, `compressed buffer declares an uncompressed size (SavedOffset) of ${saved}`, `${WMI_BUFFER_HEADER_SIZE}..${this.maxBuffer}`, size - WMI_BUFFER_HEADER_SIZE)
+          info.end = WMI_BUFFER_HEADER_SIZE
+        }
+      } else if (offsetField >= WMI_BUFFER_HEADER_SIZE && offsetField <= size) info.end = offsetField
+      else if (saved >= WMI_BUFFER_HEADER_SIZE && saved <= size) info.end = saved
+      else {
+        info.end = size
+        this.diag(off + 0x30, `buffer Offset ${offsetField} and SavedOffset ${saved} are both outside the buffer; walking records to the 0xFF fill`, `a value in ${WMI_BUFFER_HEADER_SIZE}..${size}`)
+      }
+      if (info.avail < size) {
+        this.diag(off, `buffer of ${size} bytes is truncated at end of file after ${info.avail} bytes`, `${size} bytes`, size - info.avail)
+      }
+      this.index.push(info)
+      this.stats.buffers++
+      if (compressed) this.stats.compressedBuffers++
+      if (flags & BUFFER_FLAG_EVENTS_LOST) this.stats.buffersWithEventsLostFlag++
+      if (flags & BUFFER_FLAG_BUFFER_LOST) this.stats.buffersWithBufferLostFlag++
+      if (this.index.length === 1) stride = 0
+      else if (stride === 0 || size === stride) stride = size
+      lastSize = size
+      off += size
+    }
+  }
+
+  // ------------------------------------------------------------------ header record (§6, §7)
+
+  private async readHeader(): Promise<void> {
+    const first = this.index[0]
+    if (!first) {
+      this.diag(0, 'no buffer found; the file holds no trace header', 'a WMI_BUFFER_HEADER at offset 0')
+      return
+    }
+    if (first.offset !== 0) this.diag(0, 'the first buffer is unreadable; no trace header', 'a header buffer at offset 0')
+    // Compression format: State & 0xFFFF of buffer 0 when the log is compressed (§2, §3).
+    const loaded = await this.loadBuffer(first, false)
+    if (!loaded) return
+    const {payload, end} = loaded
+    const dv = new DataView(payload.buffer, payload.byteOffset, payload.length)
+    const at = first.offset + WMI_BUFFER_HEADER_SIZE
+    if (end < 0x20) {
+      this.diag(at, 'header buffer holds no record', 'a SYSTEM_TRACE_HEADER with the TRACE_LOGFILE_HEADER')
+      return
+    }
+    const ht = payload[2]
+    const size = dv.getUint16(4, true)
+    const hook = dv.getUint16(6, true)
+    if (payload[3] !== 0xc0 || (ht !== 1 && ht !== 2) || hook !== 0) {
+      this.diag(at, `first record is not a trace header record (marker ${dv.getUint32(0, true).toString(16)}, hook ${hook})`, 'SYSTEM_TRACE_HEADER, HeaderType 1/2, hook 0x0000')
+      return
+    }
+    if (size < 0x20 || size > end) {
+      this.diag(at, `header record size ${size} is outside its buffer`, `0x20..${end}`)
+      return
+    }
+    const tsRaw = dv.getBigUint64(0x10, true)
+    const h = parseLogfileHeader(payload, 0x20, size - 0x20, ht === 2 ? 8 : 4, tsRaw)
+    if (typeof h === 'string') {
+      this.diag(at + 0x20, h, 'TRACE_LOGFILE_HEADER')
+      return
+    }
+    if ((ht === 2 ? 8 : 4) !== h.pointerSize) this.diag(at + 0x20 + 0x2c, `PointerSize ${h.pointerSize} disagrees with the header record type`, `${ht === 2 ? 8 : 4}`)
+    let freq: number
+    if (h.clockType === 2) freq = 10_000_000
+    else if (h.clockType === 3) freq = h.cpuSpeedMHz * 1_000_000
+    else freq = Number(h.perfFreq)
+    if (!(freq > 0) || !Number.isSafeInteger(freq)) {
+      this.diag(at + 0x20, `clock frequency ${freq} (ClockType ${h.clockType}) is unusable; assuming 10 MHz`, 'a positive frequency')
+      freq = 10_000_000
+    }
+    if (h.clockType !== 1 && h.clockType !== 2 && h.clockType !== 3) {
+      this.diag(at + 0x20, `unknown ClockType ${h.clockType}; using PerfFreq`, '1 (QPC), 2 (system time) or 3 (CPU cycles)')
+    }
+    h.clockFrequency = freq
+    if (h.compressed) {
+      const fmt = first.state & 0xffff
+      h.compressionFormat = fmt === COMPRESSION_FORMAT_LZNT1 || fmt === COMPRESSION_FORMAT_XPRESS || fmt === COMPRESSION_FORMAT_XPRESS_HUFF ? fmt : COMPRESSION_FORMAT_XPRESS
+      this.compressionFormat = h.compressionFormat
+    }
+    this.header = h
+    this.clock = new Clock(tsRaw, h.startTimeNs, freq)
+  }
+
+  // ------------------------------------------------------------------ buffer loading (§2, §3)
+
+  /** Reads (and decompresses) a buffer's payload. */
+  async loadBuffer(info: BufferInfo, count = true): Promise<{payload: Uint8Array; end: number} | undefined> {
+    const H = WMI_BUFFER_HEADER_SIZE
+    if (info.compressed) {
+      const declared = info.end - H
+      const src = await this.readAt(info.offset + H, info.avail - H)
+      let r = decompress(this.compressionFormat, src, declared)
+      if (r.error && !this.header.present) {
+        // Without a header we don't know the format: try the other XPRESS variant.
+        const alt = decompress(this.compressionFormat === COMPRESSION_FORMAT_XPRESS ? COMPRESSION_FORMAT_XPRESS_HUFF : COMPRESSION_FORMAT_XPRESS, src, declared)
+        if (!alt.error) r = alt
+      }
+      if (r.error) {
+        if (count)
+          this.diag(
+            info.offset + H,
+            `compressed buffer decompressed to ${r.produced} of its declared ${declared} bytes: ${r.error}`,
+            `a compressed stream of ${src.length} bytes decompressing to exactly ${declared} bytes`,
+            declared - r.produced,
+          )
+      }
+      return {payload: r.out, end: r.produced}
+    }
+    const want = Math.min(info.end, info.avail) - H
+    if (want <= 0) return {payload: new Uint8Array(0), end: 0}
+    const payload = await this.readAt(info.offset + H, want)
+    return {payload, end: payload.length}
+  }
+
+  // ------------------------------------------------------------------ record parsing (§4, §5, §9)
+
+  private keyword(dv: DataView, p: number): bigint {
+    const lo = dv.getUint32(p, true)
+    const hi = dv.getUint32(p + 4, true)
+    if (lo === this.kwLo && hi === this.kwHi) return this.kwBig
+    this.kwLo = lo
+    this.kwHi = hi
+    this.kwBig = hi === 0 && lo === 0 ? 0n : dv.getBigUint64(p, true)
+    return this.kwBig
+  }
+
+  private fileOffset(c: Cursor, pos: number): number {
+    return c.base >= 0 ? c.base + pos : c.info!.offset
+  }
+
+  /** Skips the rest of the cursor's buffer after a corrupt record at `pos`. */
+  private skipRest(c: Cursor, pos: number, message: string, expected: string): void {
+    const left = Math.max(0, c.end - pos)
+    this.stats.skippedRecords++
+    const where = c.base >= 0 ? '' : ` (position ${pos} of the decompressed payload)`
+    this.diag(this.fileOffset(c, pos), message + where, expected, left)
+    c.pos = c.end
+  }
+
+  /** Parses the record at the cursor; undefined when the buffer is exhausted. */
+  private nextRecord(c: Cursor): EtlEvent | undefined {
+    const b = c.payload!
+    const dv = c.dv!
+    const end = c.end
+    for (;;) {
+      const pos = c.pos
+      if (pos + 4 > end) {
+        if (end - pos < 8 || pos >= end) this.stats.buffersParsedToEnd++
+        else this.skipRest(c, pos, `${end - pos} bytes left at the end of the buffer`, 'a record header')
+        c.pos = end
+        return undefined
+      }
+      const marker = dv.getUint32(pos, true)
+      if (marker === 0xffffffff) {
+        this.stats.buffersParsedToEnd++
+        c.pos = end
+        return undefined
+      }
+      const b3 = b[pos + 3]
+      const ht = b[pos + 2]
+      let kind: EtlRecordKind
+      let size: number
+      let min: number
+      let ptr = 8
+      if ((b3 & 0xc0) === 0xc0) {
+        switch (ht) {
+          case 0x01:
+          case 0x02:
+            kind = 'system'
+            size = dv.getUint16(pos + 4, true)
+            min = 0x20
+            ptr = ht === 1 ? 4 : 8
+            break
+          case 0x03:
+          case 0x04:
+            kind = 'compact'
+            size = dv.getUint16(pos + 4, true)
+            min = 0x18
+            ptr = ht === 3 ? 4 : 8
+            break
+          case 0x0a:
+          case 0x14:
+            kind = 'full'
+            size = dv.getUint16(pos, true)
+            min = 0x30
+            ptr = ht === 0x0a ? 4 : 8
+            break
+          case 0x0b:
+          case 0x15:
+            kind = 'instance'
+            size = dv.getUint16(pos, true)
+            min = 0x48
+            ptr = ht === 0x0b ? 4 : 8
+            break
+          case 0x10:
+          case 0x11:
+            kind = 'perfinfo'
+            size = dv.getUint16(pos + 4, true)
+            min = 0x10
+            ptr = ht === 0x10 ? 4 : 8
+            break
+          case 0x12:
+          case 0x13:
+            kind = 'event-header'
+            size = dv.getUint16(pos, true)
+            min = 0x50
+            ptr = ht === 0x12 ? 4 : 8
+            break
+          case 0x0c:
+            kind = 'timed'
+            size = dv.getUint16(pos, true)
+            min = 8
+            break
+          case 0x0d:
+            kind = 'error'
+            size = dv.getUint16(pos, true)
+            min = 8
+            break
+          case 0x0e:
+            kind = 'wnode'
+            size = dv.getUint16(pos, true)
+            min = 8
+            break
+          default:
+            this.skipRest(c, pos, `unknown record header type 0x${ht.toString(16)} (marker 0x${marker.toString(16).padStart(8, '0')})`, 'a known HeaderType (§4.1)')
+            return undefined
+        }
+      } else if ((b3 & 0xd0) === 0x90) {
+        kind = 'wpp'
+        size = dv.getUint16(pos, true)
+        min = 8
+      } else {
+        this.skipRest(c, pos, `unrecognized record marker 0x${marker.toString(16).padStart(8, '0')}`, 'a trace header (byte 3 & 0xC0 = 0xC0) or a message header (0x90)')
+        return undefined
+      }
+      if (size < min) {
+        this.skipRest(c, pos, `${kind} record size ${size} is smaller than its ${min}-byte header`, `a size >= ${min}`)
+        return undefined
+      }
+      if (pos + size > end) {
+        this.skipRest(c, pos, `${kind} record size ${size} runs ${pos + size - end} bytes past the end of its buffer`, `a size <= ${end - pos}`)
+        return undefined
+      }
+      c.pos = pos + ((size + 7) & ~7)
+      this.stats.records++
+      this.stats.recordsByKind[kind]++
+      return this.buildEvent(c, b, dv, pos, size, kind, ht, ptr)
+    }
+  }
+
+  private buildEvent(c: Cursor, b: Uint8Array, dv: DataView, pos: number, size: number, kind: EtlRecordKind, ht: number, ptr: number): EtlEvent {
+    const recEnd = pos + size
+    let lo = c.lastLo
+    let hi = c.lastHi
+    // Timestamp first (the event object is created once, with its final shape).
+    switch (kind) {
+      case 'perfinfo':
+        lo = dv.getUint32(pos + 8, true)
+        hi = dv.getUint32(pos + 12, true)
+        break
+      case 'wpp': {
+        const of = dv.getUint16(pos + 6, true)
+        if (of & 8) {
+          const q = pos + 8 + (of & 1 ? 4 : 0) + (of & 2 ? 16 : of & 4 ? 4 : 0)
+          if (q + 8 <= recEnd) {
+            lo = dv.getUint32(q, true)
+            hi = dv.getUint32(q + 4, true)
+          }
+        }
+        break
+      }
+      case 'timed':
+      case 'error':
+      case 'wnode':
+        break
+      default:
+        lo = dv.getUint32(pos + 16, true)
+        hi = dv.getUint32(pos + 20, true)
+    }
+    c.lastLo = lo
+    c.lastHi = hi
+    const clock = this.clock
+    const delta = clock.delta(lo, hi)
+    c.key = delta
+    const rel = clock.relNs(delta)
+    const ev = new EtlEventRecord(kind, ht, size, b, pos, recEnd, lo, hi, clock, rel ?? Number(clock.absNsBig(BigInt(hi) * 4294967296n + BigInt(lo)) - clock.baseNs), c.info!.proc, this.fileOffset(c, pos), c.info!.offset)
+    ev.pointerSize = ptr
+    let udStart = recEnd
+    switch (kind) {
+      case 'event-header': {
+        const flags = dv.getUint16(pos + 4, true)
+        ev.flags = flags
+        ev.eventProperty = dv.getUint16(pos + 6, true)
+        ev.tid = dv.getUint32(pos + 8, true)
+        ev.pid = dv.getUint32(pos + 12, true)
+        ev.providerGuid = this.guids.get(b, dv, pos + 24)
+        ev.id = dv.getUint16(pos + 40, true)
+        ev.version = b[pos + 42]
+        const channel = b[pos + 43]
+        ev.channel = channel
+        ev.level = b[pos + 44]
+        ev.opcode = b[pos + 45]
+        ev.task = dv.getUint16(pos + 46, true)
+        ev.keyword = this.keyword(dv, pos + 48)
+        ev.kernelTime = dv.getUint32(pos + 56, true)
+        ev.userTime = dv.getUint32(pos + 60, true)
+        let q = pos + 0x50
+        let schemaOff = -1
+        let schemaLen = 0
+        let traitsOff = -1
+        let traitsLen = 0
+        if (flags & 0x0001) {
+          let linkage = 1
+          while (linkage & 1) {
+            if (q + 8 > recEnd) {
+              this.stats.skippedRecords++
+              this.diag(this.fileOffset(c, q), 'extended data item header runs past the end of its record', `an 8-byte item header before record end ${recEnd - q} bytes on`, recEnd - q)
+              q = recEnd
+              break
+            }
+            const itemSize = dv.getUint16(q, true)
+            const type = dv.getUint16(q + 2, true)
+            linkage = dv.getUint16(q + 4, true)
+            const dataSize = dv.getUint16(q + 6, true)
+            if (itemSize < 8 || q + itemSize > recEnd || 8 + dataSize > itemSize) {
+              this.stats.skippedRecords++
+              this.diag(this.fileOffset(c, q), `extended data item (type ${type}) sizes are inconsistent: ItemSize ${itemSize}, DataSize ${dataSize}, ${recEnd - q} bytes left in the record`, 'ItemSize = align8(8 + DataSize) inside the record', recEnd - q)
+              q = recEnd
+              break
+            }
+            if (type === 0x000b) {
+              schemaOff = q + 8
+              schemaLen = dataSize
+            } else if (type === 0x000c) {
+              traitsOff = q + 8
+              traitsLen = dataSize
+            }
+            q += itemSize
+          }
+        }
+        udStart = q
+        if (flags & 0x0004) {
+          if (this.decodeTl) {
+            // STRING_ONLY: the user data is one NUL-terminated UTF-16 string.
+            let e = udStart
+            while (e + 1 < recEnd && (b[e] | b[e + 1]) !== 0) e += 2
+            ev.fields = {String: Buffer.from(b.buffer, b.byteOffset + udStart, (e - udStart) & ~1).toString('utf16le')}
+          }
+        } else if (schemaOff >= 0 || (channel === 11 && recEnd - udStart >= 8)) {
+          udStart = this.traceLogging(c, ev, b, dv, udStart, recEnd, schemaOff, schemaLen, traitsOff, traitsLen, ptr)
+        }
+        break
+      }
+      case 'system':
+      case 'compact':
+      case 'perfinfo': {
+        let v = dv.getUint16(pos, true)
+        const hookId = dv.getUint16(pos + 6, true)
+        ev.hookId = hookId
+        ev.opcode = b[pos + 6]
+        ev.providerGuid = kernelGroupGuid(hookId)
+        ev.providerName = kernelGroupName(hookId)
+        let hdr: number
+        if (kind === 'perfinfo') hdr = 0x10
+        else {
+          ev.tid = dv.getUint32(pos + 8, true)
+          ev.pid = dv.getUint32(pos + 12, true)
+          if (kind === 'system') {
+            ev.kernelTime = dv.getUint32(pos + 24, true)
+            ev.userTime = dv.getUint32(pos + 28, true)
+            hdr = 0x20
+          } else hdr = 0x18
+        }
+        // PEBS index / PMC counters extensions (§4.4).
+        if (v & 0x8700) {
+          if (v & 0x8000) hdr += 8
+          hdr += ((v & 0x0700) >>> 8) * 8
+          v &= ~0x8700
+          if (hdr > size) {
+            this.stats.skippedRecords++
+            this.diag(this.fileOffset(c, pos), `${kind} record header extensions (${hdr} bytes) exceed its size ${size}`, 'PEBS/PMC extensions inside the record', size)
+            hdr = size
+          }
+        }
+        ev.version = v
+        udStart = pos + hdr
+        break
+      }
+      case 'full':
+      case 'instance': {
+        ev.opcode = b[pos + 4]
+        ev.level = b[pos + 5]
+        ev.version = dv.getUint16(pos + 6, true)
+        ev.tid = dv.getUint32(pos + 8, true)
+        ev.pid = dv.getUint32(pos + 12, true)
+        ev.providerGuid = this.guids.get(b, dv, pos + 24)
+        ev.kernelTime = dv.getUint32(pos + 40, true)
+        ev.userTime = dv.getUint32(pos + 44, true)
+        udStart = pos + (kind === 'full' ? 0x30 : 0x48)
+        break
+      }
+      case 'wpp': {
+        ev.id = dv.getUint16(pos + 4, true)
+        const of = dv.getUint16(pos + 6, true)
+        ev.flags = of
+        let q = pos + 8
+        const need = (of & 1 ? 4 : 0) + (of & 2 ? 16 : of & 4 ? 4 : 0) + (of & 8 ? 8 : 0) + (of & 0x20 ? 8 : 0)
+        if (q + need > recEnd) {
+          this.stats.skippedRecords++
+          this.diag(this.fileOffset(c, pos), `WPP message header options 0x${of.toString(16)} need ${need} bytes but the record has ${recEnd - q}`, 'option fields inside the record', size)
+          ev.providerGuid = ZERO_GUID
+          break
+        }
+        if (of & 1) {
+          ev.sequence = dv.getUint32(q, true)
+          q += 4
+        }
+        if (of & 2) {
+          ev.providerGuid = this.guids.get(b, dv, q)
+          q += 16
+        } else if (of & 4) {
+          ev.providerGuid = `component:${dv.getUint32(q, true)}`
+          q += 4
+        } else ev.providerGuid = ZERO_GUID
+        if (of & 8) q += 8
+        if (of & 0x20) {
+          ev.tid = dv.getUint32(q, true)
+          ev.pid = dv.getUint32(q + 4, true)
+          q += 8
+        }
+        ev.pointerSize = of & 0x40 ? 4 : 8
+        udStart = q
+        break
+      }
+      default:
+        ev.providerGuid = ZERO_GUID
+        udStart = pos + 8
+        break
+    }
+    ev.userDataLength = recEnd - udStart
+    return ev
+  }
+
+  /** TraceLogging metadata lookup and payload decode (§9); returns the payload start. */
+  private traceLogging(
+    c: Cursor,
+    ev: EtlEventRecord,
+    b: Uint8Array,
+    dv: DataView,
+    udStart: number,
+    recEnd: number,
+    schemaOff: number,
+    schemaLen: number,
+    traitsOff: number,
+    traitsLen: number,
+    ptr: number,
+  ): number {
+    let ps = udStart
+    if (schemaOff < 0) {
+      // TraceLogging on an OS that didn't move the blobs into extended items (§9.1) [I]:
+      // user data = provider traits, event metadata, payload. Only a guess: no diagnostics.
+      const pl = dv.getUint16(udStart, true)
+      if (pl < 3 || udStart + pl + 4 > recEnd) return udStart
+      const el = dv.getUint16(udStart + pl, true)
+      if (el < 4 || udStart + pl + el > recEnd) return udStart
+      const probe = this.tl.event(b, udStart + pl, el)
+      if (probe.error !== undefined) return udStart
+      traitsOff = udStart
+      traitsLen = pl
+      schemaOff = udStart + pl
+      schemaLen = el
+      ps = udStart + pl + el
+    }
+    this.stats.traceLoggingEvents++
+    const meta = this.tl.event(b, schemaOff, schemaLen)
+    ev.tl = meta
+    ev.eventName = meta.name
+    if (meta.error !== undefined && !this.reportedMeta.has(meta)) {
+      this.reportedMeta.add(meta)
+      this.diag(this.fileOffset(c, schemaOff + (meta.errorAt ?? 0)), `TraceLogging event metadata: ${meta.error}`, 'a well-formed EVENT_SCHEMA_TL blob (§9.2)')
+    }
+    if (traitsOff >= 0) {
+      const pm = this.tl.provider(b, traitsOff, traitsLen)
+      ev.tlProvider = pm
+      ev.providerName = pm.name
+      if (pm.error !== undefined && !this.reportedMeta.has(pm)) {
+        this.reportedMeta.add(pm)
+        this.diag(this.fileOffset(c, traitsOff + (pm.errorAt ?? 0)), `TraceLogging provider traits: ${pm.error}`, 'a well-formed PROV_TRAITS blob (§9.3)')
+      }
+    }
+    if (this.decodeTl) {
+      if (meta.error !== undefined) ev.fieldsError = `metadata: ${meta.error}`
+      else {
+        const r = decodeTlPayload(meta, b, dv, ps, recEnd, ptr)
+        ev.fields = r.fields
+        if (r.error !== undefined) {
+          ev.fieldsError = r.error
+          this.diag(this.fileOffset(c, ps + r.consumed), `TraceLogging payload of "${meta.name}": ${r.error}`, `a payload matching the event metadata (${recEnd - ps} bytes)`)
+        } else if (ps + r.consumed !== recEnd) {
+          this.diag(this.fileOffset(c, ps + r.consumed), `TraceLogging payload of "${meta.name}" has ${recEnd - ps - r.consumed} bytes after its last field`, 'the payload to end with the last field')
+        }
+      }
+    }
+    return ps
+  }
+
+  // ------------------------------------------------------------------ cursors and merge (§8)
+
+  private async loadInto(c: Cursor, info: BufferInfo): Promise<void> {
+    const r = await this.loadBuffer(info)
+    c.info = info
+    c.tie = info.offset
+    if (!r) {
+      c.payload = new Uint8Array(0)
+      c.end = 0
+    } else {
+      c.payload = r.payload
+      c.end = r.end
+    }
+    c.dv = new DataView(c.payload.buffer, c.payload.byteOffset, c.payload.length)
+    c.pos = 0
+    c.base = info.compressed ? -1 : info.offset + WMI_BUFFER_HEADER_SIZE
+    c.evicted = false
+    this.liveBytes += c.payload.length
+    this.liveBuffers++
+    if (this.liveBuffers > this.stats.maxLiveBuffers) this.stats.maxLiveBuffers = this.liveBuffers
+  }
+
+  private release(c: Cursor): void {
+    if (c.payload && !c.evicted) {
+      this.liveBytes -= c.payload.length
+      this.liveBuffers--
+    }
+    c.payload = undefined
+    c.dv = undefined
+  }
+
+  /** Moves the cursor to its next record, loading buffers as needed; false when exhausted. */
+  private async advance(c: Cursor): Promise<boolean> {
+    for (;;) {
+      if (c.payload !== undefined) {
+        const ev = this.nextRecord(c)
+        if (ev !== undefined) {
+          c.head = ev
+          return true
+        }
+        this.release(c)
+      }
+      if (c.next >= c.bufs.length) {
+        c.head = undefined
+        return false
+      }
+      await this.loadInto(c, c.bufs[c.next++])
+    }
+  }
+
+  private async reload(c: Cursor): Promise<void> {
+    const pos = c.pos
+    const r = await this.loadBuffer(c.info!, false)
+    c.payload = r ? r.payload : new Uint8Array(0)
+    c.end = r ? r.end : 0
+    c.dv = new DataView(c.payload.buffer, c.payload.byteOffset, c.payload.length)
+    c.pos = pos
+    c.evicted = false
+    this.liveBytes += c.payload.length
+    this.liveBuffers++
+    if (this.liveBuffers > this.stats.maxLiveBuffers) this.stats.maxLiveBuffers = this.liveBuffers
+  }
+
+  private makeCursors(): Cursor[] {
+    const mk = (bufs: BufferInfo[]): Cursor => ({
+      bufs,
+      next: 0,
+      info: undefined,
+      payload: undefined,
+      dv: undefined,
+      end: 0,
+      pos: 0,
+      base: 0,
+      head: undefined,
+      key: 0,
+      tie: 0,
+      lastLo: 0,
+      lastHi: 0,
+      evicted: false,
+    })
+    if (this.opts.order === 'file') return [mk(this.index.slice())]
+    const byProc = new Map<number, BufferInfo[]>()
+    for (const info of this.index) {
+      let l = byProc.get(info.proc)
+      if (!l) byProc.set(info.proc, (l = []))
+      l.push(info)
+    }
+    const out: Cursor[] = []
+    for (const l of byProc.values()) {
+      l.sort((a, b) => a.seq - b.seq || a.index - b.index)
+      out.push(mk(l))
+    }
+    return out
+  }
+
+  private resetCounters(): void {
+    const s = this.stats
+    s.records = 0
+    s.recordsByKind = emptyKindCounts()
+    s.buffersParsedToEnd = 0
+    s.traceLoggingEvents = 0
+    this.liveBytes = 0
+    this.liveBuffers = 0
+  }
+
+  /** Events in global time order (or file order), in batches. */
+  async *batches(): AsyncGenerator<EtlEvent[]> {
+    if (!this.fh) return
+    this.resetCounters()
+    const heap: Cursor[] = []
+    for (const c of this.makeCursors()) {
+      if (await this.advance(c)) {
+        heap.push(c)
+        // Beyond the memory budget keep only the head event; the payload is re-read when needed.
+        if (this.liveBytes > this.budget && c.payload) {
+          this.release(c)
+          c.evicted = true
+          c.payload = undefined
+        }
+      }
+    }
+    const less = (a: Cursor, b: Cursor): boolean => a.key < b.key || (a.key === b.key && a.tie < b.tie)
+    const siftDown = (i: number): void => {
+      const n = heap.length
+      const x = heap[i]
+      for (;;) {
+        const l = 2 * i + 1
+        if (l >= n) break
+        const r = l + 1
+        const m = r < n && less(heap[r], heap[l]) ? r : l
+        if (!less(heap[m], x)) break
+        heap[i] = heap[m]
+        i = m
+      }
+      heap[i] = x
+    }
+    for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(i)
+    const bs = this.batchSize
+    let out: EtlEvent[] = []
+    while (heap.length > 0) {
+      const c = heap[0]
+      const n = heap.length
+      let lim: Cursor | undefined
+      if (n > 1) lim = n > 2 && less(heap[2], heap[1]) ? heap[2] : heap[1]
+      if (c.evicted) await this.reload(c)
+      for (;;) {
+        out.push(c.head!)
+        if (out.length >= bs) {
+          yield out
+          out = []
+        }
+        // Synchronous fast path inside the loaded buffer.
+        let ev: EtlEvent | undefined
+        if (c.payload !== undefined) ev = this.nextRecord(c)
+        if (ev !== undefined) c.head = ev
+        else {
+          this.release(c)
+          if (!(await this.advance(c))) break
+        }
+        if (lim !== undefined && !less(c, lim)) break
+      }
+      if (c.head === undefined || (c.payload === undefined && c.next >= c.bufs.length && c.head === undefined)) {
+        const last = heap.pop()!
+        if (heap.length > 0 && last !== c) {
+          heap[0] = last
+          siftDown(0)
+        }
+      } else siftDown(0)
+    }
+    if (out.length > 0) yield out
+    this.stats.metadataCacheEntries = this.tl.size
+  }
+}

@@ -1,0 +1,740 @@
+/**
+ * TraceLogging self-describing events (etl-format.md §9): parsing of the event metadata blob
+ * (EVENT_SCHEMA_TL extended item) and the provider traits blob (PROV_TRAITS), a cache keyed by
+ * the metadata bytes, and payload decoding for every InType, arrays and structs.
+ */
+import {formatGuid} from './guid.js'
+
+export const TL_IN = {
+  Null: 0,
+  UnicodeString: 1,
+  AnsiString: 2,
+  Int8: 3,
+  UInt8: 4,
+  Int16: 5,
+  UInt16: 6,
+  Int32: 7,
+  UInt32: 8,
+  Int64: 9,
+  UInt64: 10,
+  Float: 11,
+  Double: 12,
+  Bool32: 13,
+  Binary: 14,
+  Guid: 15,
+  Pointer: 16,
+  FileTime: 17,
+  SystemTime: 18,
+  Sid: 19,
+  HexInt32: 20,
+  HexInt64: 21,
+  CountedString: 22,
+  CountedAnsiString: 23,
+  Struct: 24,
+  CountedBinary: 25,
+} as const
+
+export const TL_OUT = {
+  Default: 0,
+  NoPrint: 1,
+  String: 2,
+  Boolean: 3,
+  Hex: 4,
+  Pid: 5,
+  Tid: 6,
+  Port: 7,
+  IPv4: 8,
+  IPv6: 9,
+  SocketAddress: 10,
+  Xml: 11,
+  Json: 12,
+  Win32Error: 13,
+  NTStatus: 14,
+  HResult: 15,
+  FileTime: 16,
+  Signed: 17,
+  Unsigned: 18,
+  DateTimeCultureInsensitive: 33,
+  Utf8: 35,
+  Pkcs7WithTypeInfo: 36,
+  CodePointer: 37,
+  DateTimeUtc: 38,
+} as const
+
+export const ARITY_SCALAR = 0
+export const ARITY_CCOUNT = 0x20
+export const ARITY_VCOUNT = 0x40
+export const ARITY_CUSTOM = 0x60
+
+export interface TlField {
+  name: string
+  /** Property name in the decoded object (name, or name_2… for repeated names). */
+  key: string
+  inType: number
+  outType: number
+  /** 0 scalar, 0x20 constant count, 0x40 variable count, 0x60 custom. */
+  arity: number
+  /** Element count for constant-count arrays. */
+  ccount: number
+  /** Field tags (28-bit), 0 if none. */
+  tags: number
+  /** Whether the OutMeta byte was present in the metadata. */
+  hasOutMeta: boolean
+  /** Whether field tags were present. */
+  hasTags: boolean
+  /** Index one past this field's member group (structs), else index + 1. */
+  end: number
+  /** Custom-serializer schema bytes (arity 0x60). */
+  schema: Uint8Array | undefined
+}
+
+export interface TlEventMeta {
+  name: string
+  tags: number
+  fields: TlField[]
+  /** The metadata blob (copy). */
+  bytes: Uint8Array
+  /** Set when the blob is malformed; `fields` then holds what parsed. */
+  error: string | undefined
+}
+
+export interface TlProviderTrait {
+  type: number
+  data: Uint8Array
+}
+
+export interface TlProviderMeta {
+  name: string
+  /** Provider group GUID (trait type 1). */
+  groupGuid: string | undefined
+  traits: TlProviderTrait[]
+  bytes: Uint8Array
+  error: string | undefined
+}
+
+const utf8 = new TextDecoder('utf-8')
+
+function readCString(b: Uint8Array, pos: number, end: number): [string, number] | undefined {
+  let i = pos
+  while (i < end && b[i] !== 0) i++
+  if (i >= end) return undefined
+  let ascii = true
+  for (let k = pos; k < i; k++)
+    if (b[k] >= 0x80) {
+      ascii = false
+      break
+    }
+  let s: string
+  if (ascii) {
+    s = ''
+    for (let k = pos; k < i; k++) s += String.fromCharCode(b[k])
+  } else s = utf8.decode(b.subarray(pos, i))
+  return [s, i + 1]
+}
+
+function readTags(b: Uint8Array, pos: number, end: number): [number, number] | undefined {
+  let v = 0
+  for (let i = 0; i < 4; i++) {
+    if (pos >= end) return undefined
+    const x = b[pos++]
+    v += (x & 0x7f) * 2 ** (21 - 7 * i)
+    if ((x & 0x80) === 0) return [v, pos]
+  }
+  return undefined
+}
+
+/**
+ * Parses an event metadata blob (§9.2) found at b[off, off+len). Never throws; problems are
+ * reported in `error` together with the byte position (relative to `off`) where they occur.
+ */
+export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlEventMeta & {errorAt?: number} {
+  const bytes = b.slice(off, off + len)
+  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, fields: [], bytes, error: undefined}
+  const fail = (msg: string, at: number): TlEventMeta & {errorAt?: number} => {
+    meta.error = msg
+    meta.errorAt = at
+    return meta
+  }
+  if (len < 4) return fail(`event metadata of ${len} bytes is too short`, 0)
+  const size = bytes[0] | (bytes[1] << 8)
+  if (size > len) return fail(`event metadata Size ${size} points outside its ${len}-byte blob`, 0)
+  if (size < 4) return fail(`event metadata Size ${size} is too small`, 0)
+  const end = size
+  const t = readTags(bytes, 2, end)
+  if (!t) return fail('event tags run past the metadata', 2)
+  meta.tags = t[0]
+  const nm = readCString(bytes, t[1], end)
+  if (!nm) return fail('event name is not NUL-terminated inside the metadata', t[1])
+  meta.name = nm[0]
+  let pos = nm[1]
+  const fields = meta.fields
+  while (pos < end) {
+    const at = pos
+    const fn = readCString(bytes, pos, end)
+    if (!fn) return fail('field name is not NUL-terminated inside the metadata', at)
+    pos = fn[1]
+    if (pos >= end) return fail(`field "${fn[0]}" has no InType inside the metadata`, pos)
+    const inMeta = bytes[pos++]
+    const f: TlField = {
+      name: fn[0],
+      key: fn[0],
+      inType: inMeta & 0x1f,
+      outType: 0,
+      arity: inMeta & 0x60,
+      ccount: 0,
+      tags: 0,
+      hasOutMeta: false,
+      hasTags: false,
+      end: 0,
+      schema: undefined,
+    }
+    if (inMeta & 0x80) {
+      if (pos >= end) return fail(`field "${f.name}" OutType runs past the metadata`, pos)
+      const outMeta = bytes[pos++]
+      f.outType = outMeta & 0x7f
+      f.hasOutMeta = true
+      if (outMeta & 0x80) {
+        const ft = readTags(bytes, pos, end)
+        if (!ft) return fail(`field "${f.name}" tags run past the metadata`, pos)
+        f.tags = ft[0]
+        f.hasTags = true
+        pos = ft[1]
+      }
+    }
+    if (f.arity === ARITY_CCOUNT) {
+      if (pos + 2 > end) return fail(`field "${f.name}" element count runs past the metadata`, pos)
+      f.ccount = bytes[pos] | (bytes[pos + 1] << 8)
+      pos += 2
+    } else if (f.arity === ARITY_CUSTOM) {
+      if (pos + 2 > end) return fail(`field "${f.name}" schema size runs past the metadata`, pos)
+      const cb = bytes[pos] | (bytes[pos + 1] << 8)
+      pos += 2
+      if (pos + cb > end) return fail(`field "${f.name}" schema of ${cb} bytes points outside the metadata`, pos)
+      f.schema = bytes.slice(pos, pos + cb)
+      pos += cb
+    }
+    if (f.inType === 0 || f.inType > 25) return fail(`field "${f.name}" has unknown InType ${f.inType}`, at)
+    if (f.inType === TL_IN.Struct && f.outType === 0) return fail(`struct field "${f.name}" declares no members`, at)
+    fields.push(f)
+  }
+  // Struct member groups (iteratively, from the back: nested structs count as one member).
+  for (let i = fields.length - 1; i >= 0; i--) {
+    const f = fields[i]
+    if (f.inType !== TL_IN.Struct) {
+      f.end = i + 1
+      continue
+    }
+    let j = i + 1
+    for (let k = 0; k < f.outType; k++) {
+      if (j >= fields.length) return fail(`struct "${f.name}" declares ${f.outType} members but the metadata ends`, size)
+      j = fields[j].end
+    }
+    f.end = j
+  }
+  assignKeys(fields, 0, fields.length)
+  return meta
+}
+
+function assignKeys(fields: TlField[], i0: number, iEnd: number): void {
+  const seen = new Map<string, number>()
+  let i = i0
+  while (i < iEnd) {
+    const f = fields[i]
+    const n = seen.get(f.name)
+    if (n === undefined) {
+      seen.set(f.name, 1)
+      f.key = f.name
+    } else {
+      let k = n + 1
+      while (seen.has(`${f.name}_${k}`)) k++
+      seen.set(f.name, k)
+      f.key = `${f.name}_${k}`
+      seen.set(f.key, 1)
+    }
+    if (f.inType === TL_IN.Struct) assignKeys(fields, i + 1, f.end)
+    i = f.end
+  }
+}
+
+/** Parses a provider traits blob (§9.3). Never throws. */
+export function parseProviderTraits(b: Uint8Array, off: number, len: number): TlProviderMeta & {errorAt?: number} {
+  const bytes = b.slice(off, off + len)
+  const meta: TlProviderMeta & {errorAt?: number} = {name: '', groupGuid: undefined, traits: [], bytes, error: undefined}
+  if (len < 3) {
+    meta.error = `provider traits of ${len} bytes are too short`
+    meta.errorAt = 0
+    return meta
+  }
+  const size = bytes[0] | (bytes[1] << 8)
+  if (size > len || size < 3) {
+    meta.error = `provider traits Size ${size} points outside its ${len}-byte blob`
+    meta.errorAt = 0
+    return meta
+  }
+  const nm = readCString(bytes, 2, size)
+  if (!nm) {
+    meta.error = 'provider name is not NUL-terminated inside the traits'
+    meta.errorAt = 2
+    return meta
+  }
+  meta.name = nm[0]
+  let pos = nm[1]
+  while (pos < size) {
+    if (pos + 3 > size) {
+      meta.error = 'provider trait header runs past the traits'
+      meta.errorAt = pos
+      return meta
+    }
+    const ts = bytes[pos] | (bytes[pos + 1] << 8)
+    const type = bytes[pos + 2]
+    if (ts < 3 || pos + ts > size) {
+      meta.error = `provider trait size ${ts} points outside the traits`
+      meta.errorAt = pos
+      return meta
+    }
+    const data = bytes.slice(pos + 3, pos + ts)
+    meta.traits.push({type, data})
+    if (type === 1 && data.length >= 16) meta.groupGuid = formatGuid(data, 0)
+    pos += ts
+  }
+  return meta
+}
+
+interface CacheEntry<T> {
+  bytes: Uint8Array
+  value: T
+}
+
+function fnv(b: Uint8Array, off: number, len: number, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0
+  for (let i = off, e = off + len; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193)
+  return h >>> 0
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, off: number, len: number): boolean {
+  if (a.length !== len) return false
+  for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) return false
+  return true
+}
+
+/** Metadata cache keyed by the metadata bytes (hash + byte compare). Bounded. */
+export class TlMetadataCache {
+  private events = new Map<number, CacheEntry<TlEventMeta & {errorAt?: number}>[]>()
+  private providers = new Map<number, CacheEntry<TlProviderMeta & {errorAt?: number}>[]>()
+  size = 0
+  constructor(private readonly limit = 20000) {}
+
+  event(b: Uint8Array, off: number, len: number): TlEventMeta & {errorAt?: number} {
+    const h = fnv(b, off, len, len)
+    let bucket = this.events.get(h)
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length; i++) if (sameBytes(bucket[i].bytes, b, off, len)) return bucket[i].value
+    }
+    const value = parseEventMetadata(b, off, len)
+    this.makeRoom()
+    if (bucket === undefined) {
+      bucket = []
+      this.events.set(h, bucket)
+    }
+    bucket.push({bytes: value.bytes, value})
+    this.size++
+    return value
+  }
+
+  provider(b: Uint8Array, off: number, len: number): TlProviderMeta & {errorAt?: number} {
+    const h = fnv(b, off, len, len ^ 0x5a5a5a5a)
+    let bucket = this.providers.get(h)
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length; i++) if (sameBytes(bucket[i].bytes, b, off, len)) return bucket[i].value
+    }
+    const value = parseProviderTraits(b, off, len)
+    this.makeRoom()
+    if (bucket === undefined) {
+      bucket = []
+      this.providers.set(h, bucket)
+    }
+    bucket.push({bytes: value.bytes, value})
+    this.size++
+    return value
+  }
+
+  private makeRoom(): void {
+    if (this.size < this.limit) return
+    this.events.clear()
+    this.providers.clear()
+    this.size = 0
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payload decoding. Module-level cursor state keeps the hot path free of per-call allocations.
+
+let B: Uint8Array = new Uint8Array(0)
+let DV: DataView = new DataView(new ArrayBuffer(0))
+let P = 0
+let END = 0
+let PTR = 8
+let WORK = 0
+let WORK_LIMIT = 0
+
+class Overrun extends Error {}
+const OVERRUN = new Overrun('payload ends before the field')
+const TOO_MUCH = new Overrun('element counts exceed what the payload can hold')
+const TOO_DEEP = new Overrun('struct nesting too deep')
+
+/** A SYSTEMTIME value (InType 18) as stored. */
+export interface TlSystemTime {
+  year: number
+  month: number
+  dayOfWeek: number
+  day: number
+  hour: number
+  minute: number
+  second: number
+  milliseconds: number
+}
+
+const CP1252_HI = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+]
+
+/** CP1252 decode (undefined bytes map to the C1 control of the same value, so it round-trips). */
+export function decodeCp1252(b: Uint8Array, s: number, e: number): string {
+  let out = ''
+  for (let i = s; i < e; i++) {
+    const c = b[i]
+    out += String.fromCharCode(c >= 0x80 && c < 0xa0 ? CP1252_HI[c - 0x80] : c)
+  }
+  return out
+}
+
+/** CP1252 encode, inverse of {@link decodeCp1252} ('?' for characters outside CP1252). */
+export function encodeCp1252(s: string): Uint8Array {
+  const out = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80 || (c >= 0xa0 && c < 0x100)) out[i] = c
+    else {
+      const k = CP1252_HI.indexOf(c)
+      out[i] = k >= 0 ? 0x80 + k : 0x3f
+    }
+  }
+  return out
+}
+
+function utf16(s: number, e: number): string {
+  const n = (e - s) >>> 1
+  if (n <= 32) {
+    let out = ''
+    for (let i = s; i + 1 < e; i += 2) out += String.fromCharCode(B[i] | (B[i + 1] << 8))
+    return out
+  }
+  return Buffer.from(B.buffer, B.byteOffset + s, n * 2).toString('utf16le')
+}
+
+function ansi(s: number, e: number, utf8Out: boolean): string {
+  let ascii = true
+  for (let i = s; i < e; i++)
+    if (B[i] >= 0x80) {
+      ascii = false
+      break
+    }
+  if (ascii) {
+    if (e - s <= 48) {
+      let out = ''
+      for (let i = s; i < e; i++) out += String.fromCharCode(B[i])
+      return out
+    }
+    return Buffer.from(B.buffer, B.byteOffset + s, e - s).toString('latin1')
+  }
+  if (utf8Out) return Buffer.from(B.buffer, B.byteOffset + s, e - s).toString('utf8')
+  return decodeCp1252(B, s, e)
+}
+
+function isUtf8Out(outType: number): boolean {
+  return outType === TL_OUT.Utf8 || outType === TL_OUT.Xml || outType === TL_OUT.Json
+}
+
+export function formatSid(b: Uint8Array, off: number): string {
+  const rev = b[off]
+  const n = b[off + 1]
+  let auth = 0
+  for (let i = 2; i < 8; i++) auth = auth * 256 + b[off + i]
+  let s = `S-${rev}-${auth}`
+  for (let i = 0; i < n; i++) {
+    const p = off + 8 + i * 4
+    s += '-' + ((b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0)
+  }
+  return s
+}
+
+function need(n: number): void {
+  if (P + n > END) throw OVERRUN
+}
+
+function readValue(inType: number, outType: number): unknown {
+  let v: unknown
+  switch (inType) {
+    case 1: {
+      // UnicodeString: NUL-terminated UTF-16LE (a missing terminator ends at the payload end)
+      let i = P
+      while (i + 1 < END && (B[i] | B[i + 1]) !== 0) i += 2
+      if (i + 1 >= END) {
+        if (P >= END) throw OVERRUN
+        v = utf16(P, END)
+        P = END
+      } else {
+        v = utf16(P, i)
+        P = i + 2
+      }
+      return v
+    }
+    case 2: {
+      let i = P
+      while (i < END && B[i] !== 0) i++
+      if (i >= END) {
+        if (P >= END) throw OVERRUN
+        v = ansi(P, END, isUtf8Out(outType))
+        P = END
+      } else {
+        v = ansi(P, i, isUtf8Out(outType))
+        P = i + 1
+      }
+      return v
+    }
+    case 3:
+      need(1)
+      v = DV.getInt8(P)
+      P += 1
+      return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
+    case 4:
+      need(1)
+      v = B[P]
+      P += 1
+      return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
+    case 5:
+      need(2)
+      v = DV.getInt16(P, true)
+      P += 2
+      return v
+    case 6:
+      need(2)
+      v = DV.getUint16(P, true)
+      P += 2
+      return v
+    case 7:
+      need(4)
+      v = DV.getInt32(P, true)
+      P += 4
+      return v
+    case 8:
+    case 20:
+      need(4)
+      v = DV.getUint32(P, true)
+      P += 4
+      return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
+    case 9:
+      need(8)
+      v = DV.getBigInt64(P, true)
+      P += 8
+      return v
+    case 10:
+    case 21:
+      need(8)
+      v = DV.getBigUint64(P, true)
+      P += 8
+      return v
+    case 11:
+      need(4)
+      v = DV.getFloat32(P, true)
+      P += 4
+      return v
+    case 12:
+      need(8)
+      v = DV.getFloat64(P, true)
+      P += 8
+      return v
+    case 13: {
+      need(4)
+      const x = DV.getInt32(P, true)
+      P += 4
+      return x === 0 ? false : x === 1 ? true : x
+    }
+    case 14:
+    case 25: {
+      need(2)
+      const n = B[P] | (B[P + 1] << 8)
+      P += 2
+      need(n)
+      v = B.slice(P, P + n)
+      P += n
+      return v
+    }
+    case 15:
+      need(16)
+      v = formatGuid(B, P)
+      P += 16
+      return v
+    case 16:
+      if (PTR === 4) {
+        need(4)
+        v = DV.getUint32(P, true)
+        P += 4
+      } else {
+        need(8)
+        v = DV.getBigUint64(P, true)
+        P += 8
+      }
+      return v
+    case 17:
+      need(8)
+      v = DV.getBigUint64(P, true)
+      P += 8
+      return v
+    case 18: {
+      need(16)
+      const st: TlSystemTime = {
+        year: DV.getUint16(P, true),
+        month: DV.getUint16(P + 2, true),
+        dayOfWeek: DV.getUint16(P + 4, true),
+        day: DV.getUint16(P + 6, true),
+        hour: DV.getUint16(P + 8, true),
+        minute: DV.getUint16(P + 10, true),
+        second: DV.getUint16(P + 12, true),
+        milliseconds: DV.getUint16(P + 14, true),
+      }
+      P += 16
+      return st
+    }
+    case 19: {
+      need(8)
+      const n = 8 + 4 * B[P + 1]
+      need(n)
+      v = formatSid(B, P)
+      P += n
+      return v
+    }
+    case 22: {
+      need(2)
+      const n = B[P] | (B[P + 1] << 8)
+      P += 2
+      need(n)
+      v = utf16(P, P + n)
+      P += n
+      return v
+    }
+    case 23: {
+      need(2)
+      const n = B[P] | (B[P + 1] << 8)
+      P += 2
+      need(n)
+      v = ansi(P, P + n, isUtf8Out(outType))
+      P += n
+      return v
+    }
+    default:
+      throw new Overrun(`unknown InType ${inType}`)
+  }
+}
+
+function decodeRange(fields: TlField[], i: number, iEnd: number, obj: Record<string, unknown>, depth: number): void {
+  if (depth > 64) throw TOO_DEEP
+  while (i < iEnd) {
+    const f = fields[i]
+    if (++WORK > WORK_LIMIT) throw TOO_MUCH
+    const arity = f.arity
+    if (f.inType === 24) {
+      if (arity === 0) {
+        const o: Record<string, unknown> = {}
+        obj[f.key] = o
+        decodeRange(fields, i + 1, f.end, o, depth + 1)
+      } else {
+        let n: number
+        if (arity === ARITY_CCOUNT) n = f.ccount
+        else {
+          need(2)
+          n = B[P] | (B[P + 1] << 8)
+          P += 2
+        }
+        const arr: unknown[] = []
+        obj[f.key] = arr
+        for (let k = 0; k < n; k++) {
+          if (++WORK > WORK_LIMIT) throw TOO_MUCH
+          const o: Record<string, unknown> = {}
+          arr.push(o)
+          decodeRange(fields, i + 1, f.end, o, depth + 1)
+        }
+      }
+      i = f.end
+      continue
+    }
+    if (arity === 0) obj[f.key] = readValue(f.inType, f.outType)
+    else if (arity === ARITY_CUSTOM) {
+      need(2)
+      const n = B[P] | (B[P + 1] << 8)
+      P += 2
+      need(n)
+      obj[f.key] = B.slice(P, P + n)
+      P += n
+    } else {
+      let n: number
+      if (arity === ARITY_CCOUNT) n = f.ccount
+      else {
+        need(2)
+        n = B[P] | (B[P + 1] << 8)
+        P += 2
+      }
+      WORK += n
+      if (WORK > WORK_LIMIT) throw TOO_MUCH
+      const arr: unknown[] = []
+      obj[f.key] = arr
+      for (let k = 0; k < n; k++) arr.push(readValue(f.inType, f.outType))
+    }
+    i++
+  }
+}
+
+export interface TlDecodeResult {
+  fields: Record<string, unknown>
+  /** Bytes consumed (relative to the payload start). */
+  consumed: number
+  error: string | undefined
+}
+
+/**
+ * Decodes the payload at b[start, end) against the metadata. Bounds-checked; on overrun returns
+ * the fields decoded so far plus an error (the raw remainder goes in `fields.__remainder`).
+ */
+export function decodeTlPayload(
+  meta: TlEventMeta,
+  b: Uint8Array,
+  dv: DataView,
+  start: number,
+  end: number,
+  pointerSize: number,
+): TlDecodeResult {
+  B = b
+  DV = dv
+  P = start
+  END = end
+  PTR = pointerSize
+  WORK = 0
+  WORK_LIMIT = 64 * (end - start + 16)
+  const fields: Record<string, unknown> = {}
+  let error: string | undefined
+  try {
+    decodeRange(meta.fields, 0, meta.fields.length, fields, 0)
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e)
+    if (!(e instanceof Overrun)) error = `decode failed: ${error}`
+    if (P < END) fields.__remainder = b.slice(P, END)
+  }
+  const consumed = P - start
+  B = EMPTY
+  DV = EMPTY_DV
+  return {fields, consumed, error}
+}
+
+const EMPTY = new Uint8Array(0)
+const EMPTY_DV = new DataView(EMPTY.buffer)

@@ -1,0 +1,205 @@
+/** Public types of the native .etl reader. */
+import type {TlEventMeta, TlProviderMeta} from './tracelogging.js'
+
+/** A problem found in the file. `offset` is an absolute byte offset in the file. */
+export interface EtlDiagnostic {
+  file: string
+  offset: number
+  message: string
+  /** What the reader expected to find there. */
+  expected?: string
+  /** Bytes the reader could not use because of this problem. */
+  skippedBytes?: number
+}
+
+/** Record header kinds of etl-format.md §4. */
+export type EtlRecordKind =
+  | 'event-header' // EVENT_HEADER32/64 (0xC012/0xC013)
+  | 'system' // SYSTEM_TRACE_HEADER32/64 (0xC001/0xC002)
+  | 'compact' // compact SYSTEM_TRACE_HEADER32/64 (0xC003/0xC004)
+  | 'perfinfo' // PERFINFO_TRACE_HEADER32/64 (0xC010/0xC011)
+  | 'full' // EVENT_TRACE_HEADER (classic) 32/64 (0xC00A/0xC014)
+  | 'instance' // EVENT_INSTANCE_GUID_HEADER 32/64 (0xC00B/0xC015)
+  | 'wpp' // MESSAGE_TRACE_HEADER (marker 0x90)
+  | 'timed' // 0xC00C, framed only
+  | 'error' // 0xC00D, framed only
+  | 'wnode' // 0xC00E, framed only
+
+export const RECORD_KINDS: readonly EtlRecordKind[] = ['event-header', 'system', 'compact', 'perfinfo', 'full', 'instance', 'wpp', 'timed', 'error', 'wnode']
+
+/** One extended data item of an EVENT_HEADER record (§5). `data` is a view into the buffer. */
+export interface EtlExtendedItem {
+  type: number
+  data: Uint8Array
+}
+
+export interface EtlEvent {
+  kind: EtlRecordKind
+  /** Byte 2 of the record (HeaderType), e.g. 0x13 for EVENT_HEADER64. */
+  headerType: number
+  /** Total record size from its header (bytes, before 8-byte alignment). */
+  size: number
+  /**
+   * Provider id: EVENT_HEADER ProviderId; classic class GUID (full/instance); kernel group GUID
+   * (system/compact/perfinfo, §4.9); WPP message GUID (or `component:<id>`).
+   */
+  providerGuid: string
+  /** TraceLogging provider name (from the provider traits) or kernel group name. */
+  providerName: string | undefined
+  /** TraceLogging event name. */
+  eventName: string | undefined
+  /** EventDescriptor.Id (EVENT_HEADER), MessageNumber (WPP), else 0. */
+  id: number
+  version: number
+  channel: number
+  level: number
+  opcode: number
+  task: number
+  keyword: bigint
+  /** On-disk EVENT_HEADER Flags (0x1 EXTENDED_INFO …); 0 for other kinds. */
+  flags: number
+  eventProperty: number
+  /** Group<<8 | Type for system/compact/perfinfo records, else 0. */
+  hookId: number
+  /** 0xFFFFFFFF when the header carries none (PERFINFO). */
+  pid: number
+  tid: number
+  /** Processor of the buffer the record was logged in. */
+  cpu: number
+  /** 4 or 8: pointer size of pointer-typed payload fields. */
+  pointerSize: number
+  kernelTime: number
+  userTime: number
+  /** Raw timestamp from the record header in the session clock. */
+  readonly timestampRaw: bigint
+  /** Absolute time, nanoseconds since 1970-01-01T00:00:00Z. */
+  readonly tsAbsNs: bigint
+  /**
+   * Nanoseconds since the trace's time-sync point (the header record), as a Number: exact
+   * while |value| < 2^53 (104 days); may be negative (circular/merged files).
+   */
+  tsNs: number
+  /**
+   * Absolute byte offset of the record in the file. Records of compressed buffers have no
+   * position of their own in the file: for them this is the offset of their buffer.
+   */
+  offset: number
+  /** File offset of the buffer holding the record. */
+  bufferOffset: number
+  /** Position of the record in its buffer's (decompressed) payload. */
+  posInBuffer: number
+  readonly activityId: string | undefined
+  readonly relatedActivityId: string | undefined
+  /** Extended data items (views into the buffer), computed on first access. */
+  readonly extended: EtlExtendedItem[] | undefined
+  /** Length of the user data (payload after header and extended items). */
+  userDataLength: number
+  /** Decoded TraceLogging fields (struct → object, arrays → arrays). */
+  fields: Record<string, unknown> | undefined
+  /** Set when the payload did not match the metadata; `fields` then holds what decoded. */
+  fieldsError: string | undefined
+  /** Compiled TraceLogging event metadata (shared, cached). */
+  tl: TlEventMeta | undefined
+  /** TraceLogging provider metadata (shared, cached). */
+  tlProvider: TlProviderMeta | undefined
+  /** WPP sequence number, if present. */
+  sequence: number | undefined
+  /** User data bytes: a view into the buffer (copy to keep). */
+  readonly payloadBytes: Uint8Array
+  /** The whole record: a view into the buffer (copy to keep). */
+  readonly recordBytes: Uint8Array
+}
+
+export interface EtlTimeZone {
+  bias: number
+  standardName: string
+  standardBias: number
+  daylightName: string
+  daylightBias: number
+}
+
+/** TRACE_LOGFILE_HEADER (§6) plus derived values. */
+export interface EtlFileHeader {
+  /** False when no valid header record was found (then time conversion uses fallbacks). */
+  present: boolean
+  bufferSize: number
+  versionMajor: number
+  versionMinor: number
+  versionSub: number
+  versionSubMinor: number
+  /** Raw u32 Version (e.g. 0x0501000a for 10.0 sub 1.5). */
+  version: number
+  /** OS build number (ProviderVersion). */
+  providerVersion: number
+  numberOfProcessors: number
+  endTime: bigint
+  timerResolution: number
+  maximumFileSize: number
+  logFileMode: number
+  buffersWritten: number
+  startBuffers: number
+  pointerSize: number
+  eventsLost: number
+  cpuSpeedMHz: number
+  timeZone: EtlTimeZone
+  bootTime: bigint
+  perfFreq: bigint
+  /** FILETIME (100 ns since 1601, UTC). */
+  startTime: bigint
+  /** 1 QPC, 2 system time, 3 CPU cycle counter. */
+  clockType: number
+  buffersLost: number
+  loggerName: string
+  logFileName: string
+  /** Raw timestamp of the header record (the time-sync point). */
+  headerTimestamp: bigint
+  /** StartTime as nanoseconds since the Unix epoch. */
+  startTimeNs: bigint
+  /** Frequency actually used to convert raw timestamps (Hz). */
+  clockFrequency: number
+  compressed: boolean
+  /** COMPRESSION_FORMAT_* for compressed logs (3 XPRESS, 4 XPRESS_HUFF, 2 LZNT1). */
+  compressionFormat: number
+  /** Size of the header record's payload (PerfView's DataLen). */
+  dataLength: number
+}
+
+export interface EtlStats {
+  fileSize: number
+  buffers: number
+  compressedBuffers: number
+  /** Buffers whose records were walked exactly to their end. */
+  buffersParsedToEnd: number
+  /** Buffers with BufferFlag EVENTS_LOST / BUFFER_LOST set. */
+  buffersWithEventsLostFlag: number
+  buffersWithBufferLostFlag: number
+  records: number
+  recordsByKind: Record<EtlRecordKind, number>
+  /** Records whose payload was dropped (size past buffer, unknown header, …). */
+  skippedRecords: number
+  skippedBytes: number
+  diagnostics: number
+  /** The first diagnostics (at most 100). */
+  diagnosticsSample: EtlDiagnostic[]
+  traceLoggingEvents: number
+  metadataCacheEntries: number
+  bytesRead: number
+  /** Largest number of buffers held decoded at once (memory bound check). */
+  maxLiveBuffers: number
+}
+
+export interface EtlOptions {
+  onDiagnostic?(d: EtlDiagnostic): void
+  /** Events per yielded batch (default 4096). */
+  batchSize?: number
+  /** 'time' (default): k-way merge of per-CPU buffers; 'file': buffers in file order. */
+  order?: 'time' | 'file'
+  /** Decode TraceLogging payloads into `fields` (default true). */
+  decodeTraceLogging?: boolean
+  /** Upper bound for one buffer (bytes, default 64 MiB). */
+  maxBufferSize?: number
+  /** Budget of decoded buffer bytes held by the merge (default 256 MiB). */
+  memoryBudget?: number
+}
+
+export type {TlEventMeta, TlProviderMeta}
