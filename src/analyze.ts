@@ -2,6 +2,7 @@
 import {createIngestContext, readTraces} from './ingest/index.js'
 import type {FileStats, Problem} from './ingest/diagnostics.js'
 import {Engine} from './rules/engine.js'
+import type {Step} from './model/state.js'
 import {RULES, findRule, type RuleModule} from './rules/index.js'
 import {SEVERITY_RANK, type Finding, type RuleStatus, type Severity} from './rules/types.js'
 import {resolveThresholds, type ResolvedThreshold} from './thresholds.js'
@@ -18,6 +19,8 @@ export interface AnalyzeOptions {
   /** Only these rule ids. */
   only?: string[]
   cancelImpliesAbort?: boolean
+  /** Sees every modelled step (timeline and statistics views). */
+  observe?: (step: Step) => void
 }
 
 export interface Report {
@@ -58,7 +61,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const rules = selectRules(opts.only)
   const {byRule, effective} = resolveThresholds(opts.thresholds ?? {})
   const ctx = createIngestContext({strict: opts.strict})
-  const engine = new Engine(rules, {thresholds: byRule, rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? false}}, ctx.timebase)
+  const engine = new Engine(rules, {thresholds: byRule, rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? false}, observe: opts.observe}, ctx.timebase)
   for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)
   const {findings, statuses} = engine.finish()
   const model = engine.model

@@ -255,7 +255,7 @@ export class Model {
   }
 
   private atSocket(p: Proc, s: Value | undefined, step: Step): Sock | undefined {
-    if (typeof s !== 'string') return undefined
+    if (typeof s !== 'string' || s === '0x0') return undefined
     const k = this.sockFor(p, s)
     step.sock = k
     step.before = k.state
@@ -384,7 +384,7 @@ export class Model {
     const err = num(ev.f.Errno)
     const ok = rc === 0
     let k = call?.sock
-    if (!k && !SOCKETLESS_FNS.has(ev.fn) && typeof ev.f.Socket === 'string') k = this.sockFor(p, ev.f.Socket)
+    if (!k && !SOCKETLESS_FNS.has(ev.fn) && typeof ev.f.Socket === 'string' && ev.f.Socket !== '0x0') k = this.sockFor(p, ev.f.Socket)
     if (k) {
       step.sock = k
       step.before = k.state

@@ -26,6 +26,8 @@ export interface EngineOptions {
   thresholds: Record<string, Record<string, number>>
   severity?: Record<string, Severity>
   rules: AnalyzeOptionsForRules
+  /** Sees every modelled step after the rules (timeline and statistics views). */
+  observe?: (step: Step) => void
 }
 
 export class Engine {
@@ -93,6 +95,7 @@ export class Engine {
       const step: Step = this.model.apply(ev)
       const hs = this.handlersFor(ev)
       for (let j = 0; j < hs.length; j++) hs[j](step)
+      this.opts.observe?.(step)
       this.model.settle(step)
     }
   }
@@ -133,6 +136,7 @@ export class Engine {
   evidence(role: string, ev: Ev): EvidenceItem {
     return {
       role,
+      index: ev.i,
       event: ev.event,
       fn: ev.fn,
       ts: ev.ts,

@@ -93,6 +93,8 @@ export interface RuleModule {
 
 export interface EvidenceItem {
   role: string
+  /** The event's ordinal in the analysis (its position in time order across all inputs). */
+  index: number
   event: string
   fn: string
   ts: number
