@@ -53,7 +53,7 @@ function renderOne(t: SocketTimeline, all: Finding[], c: ReturnType<typeof makeC
     const delta = prev === undefined ? '' : `+${formatDuration(ev.ts - prev)}`
     prev = ev.ts
     const arrow = ARROWS[ev.kind] ?? ' '
-    const result = duration !== undefined ? c.dim(` (${formatDuration(duration)})`) : 
+    const result = duration !== undefined ? c.dim(` (${formatDuration(duration)})`) : ''
     const marks = byEvent.get(ev.i)?.map((f) => severityColor(c, f.severity)(`◀ [${number.get(f)}] ${f.rule}`)).join(' ') ?? ''
     out.push(`  ${formatOffset(ev.ts).padEnd(14)} ${delta.padStart(10)} ${String(ev.tid ?? '').padStart(6)} ${arrow}  ${describe(ev)}${result}${marks ? `  ${marks}` : ''}`)
   }
