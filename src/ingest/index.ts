@@ -14,8 +14,12 @@ export interface IngestContext {
   timebase: TimeBase
 }
 
+let sharedValidator: EventValidator | undefined
+
 export function createIngestContext(opts: {strict?: boolean} = {}): IngestContext {
-  return {diag: new Diagnostics(opts.strict ?? false), validator: new EventValidator(), timebase: new TimeBase()}
+  // Compiling the schema is the costly part; the validator is stateless and shared.
+  sharedValidator ??= new EventValidator()
+  return {diag: new Diagnostics(opts.strict ?? false), validator: sharedValidator, timebase: new TimeBase()}
 }
 
 /** Checks a path is a readable regular file (or `-` for stdin); bad paths are usage errors. */
