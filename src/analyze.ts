@@ -4,7 +4,7 @@ import type {FileStats, Problem} from './ingest/diagnostics.js'
 import {Engine} from './rules/engine.js'
 import type {Step} from './model/state.js'
 import {RULES, findRule, type RuleModule} from './rules/index.js'
-import {SEVERITY_RANK, type Finding, type RuleStatus, type Severity} from './rules/types.js'
+import {SEVERITY_RANK, type Finding, type ProviderCapabilities, type RuleStatus, type Severity} from './rules/types.js'
 import {resolveThresholds, type ResolvedThreshold} from './thresholds.js'
 import {UsageError} from './util/errors.js'
 import {VERSION} from './version.js'
@@ -19,6 +19,8 @@ export interface AnalyzeOptions {
   /** Only these rule ids. */
   only?: string[]
   cancelImpliesAbort?: boolean
+  /** Provider capabilities the trace cannot show (configuration file). */
+  provider?: ProviderCapabilities
   /** Sees every modelled step (timeline and statistics views). */
   observe?: (step: Step) => void
 }
@@ -61,7 +63,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const rules = selectRules(opts.only)
   const {byRule, effective} = resolveThresholds(opts.thresholds ?? {})
   const ctx = createIngestContext({strict: opts.strict})
-  const engine = new Engine(rules, {thresholds: byRule, rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? false}, observe: opts.observe}, ctx.timebase)
+  const engine = new Engine(rules, {thresholds: byRule, rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? false, provider: opts.provider ?? {}}, observe: opts.observe}, ctx.timebase)
   for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)
   const {findings, statuses} = engine.finish()
   const model = engine.model

@@ -73,8 +73,19 @@ export interface RuleContext {
   at(ts: number, fn: () => void, unreached?: () => void): void
 }
 
+/** Provider facts a trace cannot show, declared in the configuration file. */
+export interface ProviderCapabilities {
+  /** The provider advertises XP1_QOS_SUPPORTED. Undefined: unknown. */
+  qosSupported?: boolean
+  /** SO_MAX_MSG_SIZE of the provider, bytes. */
+  maxMsgSize?: number
+  /** SO_MAX_RDMA_SIZE of the provider, bytes. */
+  maxRdmaSize?: number
+}
+
 export interface AnalyzeOptionsForRules {
   cancelImpliesAbort: boolean
+  provider: ProviderCapabilities
 }
 
 export type Handler = (step: Step) => void
