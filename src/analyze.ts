@@ -18,6 +18,8 @@ export interface AnalyzeOptions {
   thresholds?: Record<string, string | undefined>
   /** Only these rule ids. */
   only?: string[]
+  /** Run this rule set instead of the registry (tests of rules not yet registered). */
+  ruleSet?: readonly RuleModule[]
   cancelImpliesAbort?: boolean
   /** Provider capabilities the trace cannot show (configuration file). */
   provider?: ProviderCapabilities
@@ -60,8 +62,8 @@ export function selectRules(only?: string[]): RuleModule[] {
 
 export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   if (opts.files.length === 0) throw new UsageError('no trace files given')
-  const rules = selectRules(opts.only)
-  const {byRule, effective} = resolveThresholds(opts.thresholds ?? {})
+  const rules = opts.ruleSet ? [...opts.ruleSet] : selectRules(opts.only)
+  const {byRule, effective} = resolveThresholds(opts.thresholds ?? {}, opts.ruleSet ?? RULES)
   const ctx = createIngestContext({strict: opts.strict})
   const engine = new Engine(rules, {thresholds: byRule, rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? false, provider: opts.provider ?? {}}, observe: opts.observe}, ctx.timebase)
   for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)

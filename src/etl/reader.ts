@@ -63,6 +63,9 @@ interface Cursor {
   lastHi: number
   /** Payload dropped to respect the memory budget; reload before advancing. */
   evicted: boolean
+  /** Read-ahead of the next buffer. */
+  pf: Promise<Buffer> | undefined
+  pfInfo: BufferInfo | undefined
 }
 
 const ZERO_GUID = '00000000-0000-0000-0000-000000000000'
@@ -292,9 +295,7 @@ export class EtlReader {
     }
     if (first.offset !== 0) this.diag(0, 'the first buffer is unreadable; no trace header', 'a header buffer at offset 0')
     // Compression format: State & 0xFFFF of buffer 0 when the log is compressed (§2, §3).
-    const loaded = await this.loadBuffer(first, false)
-    if (!loaded) return
-    const {payload, end} = loaded
+    const {payload, end} = await this.loadBuffer(first, false)
     const dv = new DataView(payload.buffer, payload.byteOffset, payload.length)
     const at = first.offset + WMI_BUFFER_HEADER_SIZE
     if (end < 0x20) {
@@ -342,33 +343,39 @@ export class EtlReader {
 
   // ------------------------------------------------------------------ buffer loading (§2, §3)
 
-  /** Reads (and decompresses) a buffer's payload. */
-  async loadBuffer(info: BufferInfo, count = true): Promise<{payload: Uint8Array; end: number} | undefined> {
+  /** Reads a buffer's stored bytes after its header (compressed stream or payload). */
+  private readRaw(info: BufferInfo): Promise<Buffer> {
     const H = WMI_BUFFER_HEADER_SIZE
-    if (info.compressed) {
-      const declared = info.end - H
-      const src = await this.readAt(info.offset + H, info.avail - H)
-      let r = decompress(this.compressionFormat, src, declared)
-      if (r.error && !this.header.present) {
-        // Without a header we don't know the format: try the other XPRESS variant.
-        const alt = decompress(this.compressionFormat === COMPRESSION_FORMAT_XPRESS ? COMPRESSION_FORMAT_XPRESS_HUFF : COMPRESSION_FORMAT_XPRESS, src, declared)
-        if (!alt.error) r = alt
-      }
-      if (r.error) {
-        if (count)
-          this.diag(
-            info.offset + H,
-            `compressed buffer decompressed to ${r.produced} of its declared ${declared} bytes: ${r.error}`,
-            `a compressed stream of ${src.length} bytes decompressing to exactly ${declared} bytes`,
-            declared - r.produced,
-          )
-      }
-      return {payload: r.out, end: r.produced}
+    const len = info.compressed ? info.avail - H : Math.min(info.end, info.avail) - H
+    if (len <= 0) return Promise.resolve(Buffer.alloc(0))
+    return this.readAt(info.offset + H, len)
+  }
+
+  /** Decompresses (if needed) what {@link readRaw} returned. */
+  private decode(info: BufferInfo, src: Buffer, report: boolean): {payload: Uint8Array; end: number} {
+    const H = WMI_BUFFER_HEADER_SIZE
+    if (!info.compressed) return {payload: src, end: src.length}
+    const declared = info.end - H
+    let r = decompress(this.compressionFormat, src, declared)
+    if (r.error && !this.header.present) {
+      // Without a header we don't know the format: try the other XPRESS variant.
+      const alt = decompress(this.compressionFormat === COMPRESSION_FORMAT_XPRESS ? COMPRESSION_FORMAT_XPRESS_HUFF : COMPRESSION_FORMAT_XPRESS, src, declared)
+      if (!alt.error) r = alt
     }
-    const want = Math.min(info.end, info.avail) - H
-    if (want <= 0) return {payload: new Uint8Array(0), end: 0}
-    const payload = await this.readAt(info.offset + H, want)
-    return {payload, end: payload.length}
+    if (r.error && report) {
+      this.diag(
+        info.offset + H,
+        `compressed buffer decompressed to ${r.produced} of its declared ${declared} bytes: ${r.error}`,
+        `a compressed stream of ${src.length} bytes decompressing to exactly ${declared} bytes`,
+        declared - r.produced,
+      )
+    }
+    return {payload: r.out, end: r.produced}
+  }
+
+  /** Reads (and decompresses) a buffer's payload. */
+  async loadBuffer(info: BufferInfo, report = true): Promise<{payload: Uint8Array; end: number}> {
+    return this.decode(info, await this.readRaw(info), report)
   }
 
   // ------------------------------------------------------------------ record parsing (§4, §5, §9)
@@ -766,16 +773,23 @@ export class EtlReader {
   // ------------------------------------------------------------------ cursors and merge (§8)
 
   private async loadInto(c: Cursor, info: BufferInfo): Promise<void> {
-    const r = await this.loadBuffer(info)
+    let raw: Buffer
+    if (c.pf !== undefined && c.pfInfo === info) raw = await c.pf
+    else raw = await this.readRaw(info)
+    c.pf = undefined
+    c.pfInfo = undefined
+    // Read-ahead of the cursor's next buffer overlaps I/O with parsing (one extra buffer per CPU).
+    if (c.next < c.bufs.length) {
+      const nx = c.bufs[c.next]
+      c.pfInfo = nx
+      c.pf = this.readRaw(nx)
+      c.pf.catch(() => undefined)
+    }
+    const r = this.decode(info, raw, true)
     c.info = info
     c.tie = info.offset
-    if (!r) {
-      c.payload = new Uint8Array(0)
-      c.end = 0
-    } else {
-      c.payload = r.payload
-      c.end = r.end
-    }
+    c.payload = r.payload
+    c.end = r.end
     c.dv = new DataView(c.payload.buffer, c.payload.byteOffset, c.payload.length)
     c.pos = 0
     c.base = info.compressed ? -1 : info.offset + WMI_BUFFER_HEADER_SIZE
@@ -816,8 +830,8 @@ export class EtlReader {
   private async reload(c: Cursor): Promise<void> {
     const pos = c.pos
     const r = await this.loadBuffer(c.info!, false)
-    c.payload = r ? r.payload : new Uint8Array(0)
-    c.end = r ? r.end : 0
+    c.payload = r.payload
+    c.end = r.end
     c.dv = new DataView(c.payload.buffer, c.payload.byteOffset, c.payload.length)
     c.pos = pos
     c.evicted = false
@@ -842,6 +856,8 @@ export class EtlReader {
       lastLo: 0,
       lastHi: 0,
       evicted: false,
+      pf: undefined,
+      pfInfo: undefined,
     })
     if (this.opts.order === 'file') return [mk(this.index.slice())]
     const byProc = new Map<number, BufferInfo[]>()

@@ -106,7 +106,7 @@ export function decompressXpress(src: Uint8Array, outLen: number): DecompressRes
 
 function copyMatch(out: Uint8Array, op: number, off: number, len: number): void {
   let s = op - off
-  if (off >= len && len > 32) {
+  if (off >= len && len >= 64) {
     out.copyWithin(op, s, s + len)
     return
   }

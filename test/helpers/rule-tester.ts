@@ -6,7 +6,7 @@
 import {describe, expect, it} from 'vitest'
 import type {AnalyzeOptions, Report} from '../../src/analyze.js'
 import {TraceBuilder} from '../../src/synth/builder.js'
-import type {Finding, Severity} from '../../src/rules/types.js'
+import type {Finding, RuleModule, Severity} from '../../src/rules/types.js'
 import {analyzeEvents} from './run.js'
 
 export interface Case {
@@ -36,12 +36,17 @@ export async function runCase(rule: string, c: Case): Promise<{report: Report; f
   return {report, findings: report.findings.filter((f) => f.rule === rule)}
 }
 
-export function ruleTester(rule: string, cases: RuleCases): void {
+/**
+ * `ruleSet`: run these rule modules instead of the registry (for rules not yet registered
+ * in src/rules/index.ts).
+ */
+export function ruleTester(rule: string, cases: RuleCases, ruleSet?: readonly RuleModule[]): void {
+  const run = (c: Case) => runCase(rule, ruleSet ? {...c, options: {ruleSet, ...c.options}} : c)
   describe(rule, () => {
     describe('valid', () => {
       for (const c of cases.valid) {
         it(c.name, async () => {
-          const {report, findings} = await runCase(rule, c)
+          const {report, findings} = await run(c)
           expect(findings.map((f) => f.message)).toEqual([])
           const st = report.rules.find((s) => s.rule === rule)!
           expect(st.status, `status of ${rule}: ${st.reason ?? ''}`).toBe('passed')
@@ -52,7 +57,7 @@ export function ruleTester(rule: string, cases: RuleCases): void {
     describe('invalid', () => {
       for (const c of cases.invalid) {
         it(c.name, async () => {
-          const {report, findings} = await runCase(rule, c)
+          const {report, findings} = await run(c)
           expect(findings.map((f) => `${f.severity}: ${f.message}`), 'number of findings').toHaveLength(c.findings.length)
           c.findings.forEach((e, i) => {
             const f = findings[i]
@@ -72,7 +77,7 @@ export function ruleTester(rule: string, cases: RuleCases): void {
       describe('not evaluated', () => {
         for (const c of cases.notEvaluated!) {
           it(c.name, async () => {
-            const {report, findings} = await runCase(rule, c)
+            const {report, findings} = await run(c)
             expect(findings).toEqual([])
             const st = report.rules.find((s) => s.rule === rule)!
             expect(st.status).toBe('not-evaluated')
