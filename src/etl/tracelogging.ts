@@ -638,6 +638,9 @@ function readValue(inType: number, outType: number): unknown {
   }
 }
 
+/** Byte size of fixed-size InTypes (99 = pointer size), 0 for variable-size ones. */
+const FIXED_SIZE = [0, 0, 0, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 4, 0, 16, 99, 8, 16, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+
 function decodeRange(fields: TlField[], i: number, iEnd: number, obj: Record<string, unknown>, depth: number): void {
   if (depth > 64) throw TOO_DEEP
   while (i < iEnd) {
@@ -685,6 +688,8 @@ function decodeRange(fields: TlField[], i: number, iEnd: number, obj: Record<str
         n = B[P] | (B[P + 1] << 8)
         P += 2
       }
+      const fixed = FIXED_SIZE[f.inType]
+      if (fixed > 0 && P + n * (fixed === 99 ? PTR : fixed) > END) throw OVERRUN
       WORK += n
       if (WORK > WORK_LIMIT) throw TOO_MUCH
       const arr: unknown[] = []

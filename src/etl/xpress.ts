@@ -25,7 +25,10 @@ export const COMPRESSION_FORMAT_XPRESS_HUFF = 4
 
 /** MS-XCA §2.4 Plain LZ77 decompression. */
 export function decompressXpress(src: Uint8Array, outLen: number): DecompressResult {
-  const out = new Uint8Array(outLen)
+  // 8 bytes of slack let matches be copied 4 bytes at a time (overshoot is overwritten later).
+  const buf = new Uint8Array(outLen + 8)
+  const out = buf.subarray(0, outLen)
+  const dv = new DataView(buf.buffer)
   const n = src.length
   let ip = 0
   let op = 0
@@ -39,25 +42,12 @@ export function decompressXpress(src: Uint8Array, outLen: number): DecompressRes
       ip += 4
       flagCount = 32
     }
-    // A run of literals: the leading zero bits of the remaining flags.
-    const x = flagCount === 32 ? flags : (flags << (32 - flagCount)) >>> 0
-    let run = x === 0 ? flagCount : Math.clz32(x)
-    if (run > 0) {
-      flagCount -= run
-      if (run > outLen - op) run = outLen - op
-      if (ip + run > n) {
-        const k = n - ip
-        out.set(src.subarray(ip, n), op)
-        return {out, produced: op + k, consumed: n, error: `compressed stream ends at ${n} before a literal`}
-      }
-      if (run > 16) {
-        out.set(src.subarray(ip, ip + run), op)
-        op += run
-        ip += run
-      } else for (let e = op + run; op < e; ) out[op++] = src[ip++]
+    flagCount--
+    if (((flags >>> flagCount) & 1) === 0) {
+      if (ip >= n) return {out, produced: op, consumed: ip, error: `compressed stream ends at ${ip} before a literal`}
+      buf[op++] = src[ip++]
       continue
     }
-    flagCount--
     if (ip + 2 > n) return {out, produced: op, consumed: ip, error: `compressed stream ends at ${ip} inside a match`}
     const m = src[ip] | (src[ip + 1] << 8)
     ip += 2
@@ -94,12 +84,22 @@ export function decompressXpress(src: Uint8Array, outLen: number): DecompressRes
     }
     len += 3
     if (off > op) return {out, produced: op, consumed: ip, error: `match offset ${off} before start of output (at output ${op})`}
+    let bad = false
     if (op + len > outLen) {
-      copyMatch(out, op, off, outLen - op)
-      return {out, produced: outLen, consumed: ip, error: `match of ${len} bytes runs past the declared size ${outLen}`}
+      len = outLen - op
+      bad = true
     }
-    copyMatch(out, op, off, len)
-    op += len
+    let s = op - off
+    const end = op + len
+    if (off >= 4) {
+      while (op < end) {
+        dv.setUint32(op, dv.getUint32(s, true), true)
+        op += 4
+        s += 4
+      }
+      op = end
+    } else while (op < end) buf[op++] = buf[s++]
+    if (bad) return {out, produced: outLen, consumed: ip, error: `a match runs past the declared size ${outLen}`}
   }
   return {out, produced: op, consumed: ip}
 }
