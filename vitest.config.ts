@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     disableConsoleIntercept: true,
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/build.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
