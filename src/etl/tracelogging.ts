@@ -114,6 +114,13 @@ export interface TlProviderMeta {
 
 const utf8 = new TextDecoder('utf-8')
 
+/** A plain Uint8Array copy (Buffer#slice would return a view that pins the whole buffer). */
+export function copyBytes(b: Uint8Array, s: number, e: number): Uint8Array {
+  const out = new Uint8Array(Math.max(0, e - s))
+  out.set(b.subarray(s, e))
+  return out
+}
+
 function readCString(b: Uint8Array, pos: number, end: number): [string, number] | undefined {
   let i = pos
   while (i < end && b[i] !== 0) i++
@@ -148,7 +155,7 @@ function readTags(b: Uint8Array, pos: number, end: number): [number, number] | u
  * reported in `error` together with the byte position (relative to `off`) where they occur.
  */
 export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlEventMeta & {errorAt?: number} {
-  const bytes = b.slice(off, off + len)
+  const bytes = copyBytes(b, off, off + len)
   const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, fields: [], bytes, error: undefined}
   const fail = (msg: string, at: number): TlEventMeta & {errorAt?: number} => {
     meta.error = msg
@@ -210,7 +217,7 @@ export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlE
       const cb = bytes[pos] | (bytes[pos + 1] << 8)
       pos += 2
       if (pos + cb > end) return fail(`field "${f.name}" schema of ${cb} bytes points outside the metadata`, pos)
-      f.schema = bytes.slice(pos, pos + cb)
+      f.schema = copyBytes(bytes, pos, pos + cb)
       pos += cb
     }
     if (f.inType === 0 || f.inType > 25) return fail(`field "${f.name}" has unknown InType ${f.inType}`, at)
@@ -258,7 +265,7 @@ function assignKeys(fields: TlField[], i0: number, iEnd: number): void {
 
 /** Parses a provider traits blob (§9.3). Never throws. */
 export function parseProviderTraits(b: Uint8Array, off: number, len: number): TlProviderMeta & {errorAt?: number} {
-  const bytes = b.slice(off, off + len)
+  const bytes = copyBytes(b, off, off + len)
   const meta: TlProviderMeta & {errorAt?: number} = {name: '', groupGuid: undefined, traits: [], bytes, error: undefined}
   if (len < 3) {
     meta.error = `provider traits of ${len} bytes are too short`
@@ -292,7 +299,7 @@ export function parseProviderTraits(b: Uint8Array, off: number, len: number): Tl
       meta.errorAt = pos
       return meta
     }
-    const data = bytes.slice(pos + 3, pos + ts)
+    const data = copyBytes(bytes, pos + 3, pos + ts)
     meta.traits.push({type, data})
     if (type === 1 && data.length >= 16) meta.groupGuid = formatGuid(data, 0)
     pos += ts
@@ -567,7 +574,7 @@ function readValue(inType: number, outType: number): unknown {
       const n = B[P] | (B[P + 1] << 8)
       P += 2
       need(n)
-      v = B.slice(P, P + n)
+      v = copyBytes(B, P, P + n)
       P += n
       return v
     }
@@ -678,7 +685,7 @@ function decodeRange(fields: TlField[], i: number, iEnd: number, obj: Record<str
       const n = B[P] | (B[P + 1] << 8)
       P += 2
       need(n)
-      obj[f.key] = B.slice(P, P + n)
+      obj[f.key] = copyBytes(B, P, P + n)
       P += n
     } else {
       let n: number
@@ -733,7 +740,7 @@ export function decodeTlPayload(
   } catch (e) {
     error = e instanceof Error ? e.message : String(e)
     if (!(e instanceof Overrun)) error = `decode failed: ${error}`
-    if (P < END) fields.__remainder = b.slice(P, END)
+    if (P < END) fields.__remainder = copyBytes(b, P, END)
   }
   const consumed = P - start
   B = EMPTY
