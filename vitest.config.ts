@@ -5,6 +5,7 @@ export default defineConfig({
     disableConsoleIntercept: true,
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup/build.ts'],
+    reporters: ['default', './test/setup/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
