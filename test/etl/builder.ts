@@ -289,3 +289,95 @@ export function etlFile(def: FileDef): Uint8Array {
   }
   return out
 }
+
+/** A TraceLogging field with its value, for building payloads in tests. */
+export interface TlValue extends FieldDef {
+  value: unknown
+  /** Struct members (for inType 24): definitions; `value` then holds objects (or arrays of them). */
+  members?: TlValue[]
+}
+
+function encodeScalar(b: Bytes, inType: number, v: unknown, outType = 0, ptr = 8): void {
+  switch (inType) {
+    case 1:
+      b.wstr(v as string)
+      break
+    case 2:
+      b.raw(outType === 35 ? Buffer.from(v as string, 'utf8') : Buffer.from(v as string, 'latin1')).u8(0)
+      break
+    case 3:
+    case 4:
+      b.u8(typeof v === 'boolean' ? (v ? 1 : 0) : (v as number))
+      break
+    case 5:
+    case 6:
+      b.u16(v as number)
+      break
+    case 7:
+    case 8:
+    case 20:
+    case 13:
+      b.u32(typeof v === 'boolean' ? (v ? 1 : 0) : Number(v) >>> 0)
+      break
+    case 9:
+    case 10:
+    case 21:
+    case 17:
+      b.u64(BigInt(v as number | bigint))
+      break
+    case 16:
+      if (ptr === 4) b.u32(Number(v) >>> 0)
+      else b.u64(BigInt(v as number | bigint))
+      break
+    case 14:
+    case 25: {
+      const x = v as Uint8Array
+      b.u16(x.length).raw(x)
+      break
+    }
+    case 15:
+      b.guid(v as string)
+      break
+    case 22: {
+      const x = Buffer.from(v as string, 'utf16le')
+      b.u16(x.length).raw(x)
+      break
+    }
+    case 23: {
+      const x = Buffer.from(v as string, 'utf8')
+      b.u16(x.length).raw(x)
+      break
+    }
+    default:
+      throw new Error(`test encoder: InType ${inType}`)
+  }
+}
+
+function flatten(fields: TlValue[]): FieldDef[] {
+  const out: FieldDef[] = []
+  for (const f of fields) {
+    out.push({name: f.name, inType: f.inType, outType: f.inType === 24 ? f.members!.length : f.outType, arity: f.arity, ccount: f.ccount, tags: f.tags})
+    if (f.inType === 24) out.push(...flatten(f.members!))
+  }
+  return out
+}
+
+function encodeFields(b: Bytes, fields: TlValue[], values: Record<string, unknown> | undefined, ptr: number): void {
+  for (const f of fields) {
+    const v = values ? values[f.name] : f.value
+    const arity = f.arity ?? 0
+    const items = arity ? (v as unknown[]) : [v]
+    if (arity === 0x40) b.u16(items.length)
+    for (const it of items) {
+      if (f.inType === 24) encodeFields(b, f.members!, it as Record<string, unknown>, ptr)
+      else encodeScalar(b, f.inType, it, f.outType, ptr)
+    }
+  }
+}
+
+/** Metadata + payload for a list of valued fields. */
+export function tlEvent(name: string, fields: TlValue[], ptr = 8, opcode = 0): {meta: Uint8Array; payload: Uint8Array; opcode: number} {
+  const payload = new Bytes()
+  encodeFields(payload, fields, undefined, ptr)
+  return {meta: tlEventMeta(name, flatten(fields)), payload: payload.bytes(), opcode}
+}
