@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, writeOut} from '../src/cli/base.js'
-import {colorFlag, thresholdFlagDefs, thresholdValues} from '../src/cli/flags.js'
+import {colorFlag, configFlag, thresholdFlagDefs, thresholdValues} from '../src/cli/flags.js'
+import {loadConfig} from '../src/config.js'
 import {useColor} from '../src/output/color.js'
 import {renderRuleDoc, renderRuleList} from '../src/output/rules.js'
 import {RULES, findRule} from '../src/rules/index.js'
@@ -13,16 +14,18 @@ export default class Rules extends BaseCommand {
   static override args = {id: Args.string({description: 'rule id, e.g. SAN030'})}
   static override flags = {
     json: Flags.boolean({description: 'print the rule metadata as JSON'}),
+    config: configFlag,
     color: colorFlag,
     ...thresholdFlagDefs(),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Rules)
-    const {effective} = resolveThresholds(thresholdValues(flags))
+    const config = loadConfig(flags.config)
+    const {effective} = resolveThresholds(thresholdValues(flags), RULES, config.thresholds)
     const color = useColor(flags.color)
     if (!args.id) {
-      await writeOut(flags.json ? JSON.stringify(RULES.map((r) => r.meta), null, 2) + '\n' : renderRuleList(RULES, color))
+      await writeOut(flags.json ? JSON.stringify({rules: RULES.map((r) => r.meta), thresholds: effective, config: config.path}, null, 2) + '\n' : renderRuleList(RULES, color, effective, config))
       return
     }
     const rule = findRule(args.id)

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, writeOut} from '../src/cli/base.js'
-import {colorFlag, thresholdFlagDefs, thresholdValues} from '../src/cli/flags.js'
+import {colorFlag, configFlag, thresholdFlagDefs, thresholdValues} from '../src/cli/flags.js'
+import {loadConfig} from '../src/config.js'
 import {useColor} from '../src/output/color.js'
 import {renderSocketList, renderTimeline} from '../src/output/timeline.js'
 import {timeline} from '../src/timeline.js'
@@ -26,6 +27,7 @@ Arrows: → call, ← return, ↑ upcall or condition callback, ↓ its return, 
     generation: Flags.integer({description: 'only this generation of the descriptor (reuse after close makes a new one)', min: 0}),
     limit: Flags.integer({description: 'events shown per socket', default: 5000, min: 1}),
     json: Flags.boolean({description: 'print the timeline as JSON'}),
+    config: configFlag,
     color: colorFlag,
     ...thresholdFlagDefs(),
   }
@@ -38,7 +40,7 @@ Arrows: → call, ← return, ↑ upcall or condition callback, ↓ its return, 
       socket = toHandle(flags.socket)
       if (!socket) throw new UsageError(`--socket: expected a descriptor such as 0x2a0 or 672, got '${flags.socket}'`)
     }
-    const r = await timeline({files, socket, pid: flags.pid, generation: flags.generation, limit: flags.limit, thresholds: thresholdValues(flags)})
+    const r = await timeline({files, socket, pid: flags.pid, generation: flags.generation, limit: flags.limit, thresholds: thresholdValues(flags), config: loadConfig(flags.config)})
     if (flags.json) {
       const doc = socket
         ? r.timelines.map((t) => ({...t, entries: t.entries.map((e) => ({ts: e.ev.ts, tid: e.ev.tid, event: e.ev.event, fn: e.ev.fn, fields: e.ev.f, durationNs: e.duration, file: e.ev.src.file, line: e.ev.src.line}))}))

@@ -4,7 +4,8 @@ import type {FileStats, Problem} from './ingest/diagnostics.js'
 import {Engine} from './rules/engine.js'
 import type {Step} from './model/state.js'
 import {RULES, findRule, type RuleModule} from './rules/index.js'
-import {SEVERITY_RANK, type Finding, type ProviderCapabilities, type RuleStatus, type Severity} from './rules/types.js'
+import {SEVERITY_RANK, type Finding, type RuleStatus, type Severity} from './rules/types.js'
+import {emptyConfig, type Config} from './config.js'
 import {resolveThresholds, type ResolvedThreshold} from './thresholds.js'
 import {UsageError} from './util/errors.js'
 import {VERSION} from './version.js'
@@ -21,8 +22,8 @@ export interface AnalyzeOptions {
   /** Run this rule set instead of the registry (tests of rules not yet registered). */
   ruleSet?: readonly RuleModule[]
   cancelImpliesAbort?: boolean
-  /** Provider capabilities the trace cannot show (configuration file). */
-  provider?: ProviderCapabilities
+  /** The configuration file's settings (thresholds, rules off, severities, providers). */
+  config?: Config
   /** Sees every modelled step (timeline and statistics views). */
   observe?: (step: Step) => void
 }
@@ -46,6 +47,8 @@ export interface Report {
   skipped: Record<string, number>
   notes: Record<string, number>
   problems: Problem[]
+  /** The configuration file used, if any. */
+  config?: string
   thresholds: ResolvedThreshold[]
   rules: RuleStatus[]
   findings: Finding[]
@@ -62,12 +65,36 @@ export function selectRules(only?: string[]): RuleModule[] {
 
 export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   if (opts.files.length === 0) throw new UsageError('no trace files given')
-  const rules = opts.ruleSet ? [...opts.ruleSet] : selectRules(opts.only)
-  const {byRule, effective} = resolveThresholds(opts.thresholds ?? {}, opts.ruleSet ?? RULES)
-  const ctx = createIngestContext({strict: opts.strict})
-  const engine = new Engine(rules, {thresholds: byRule, rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? false, provider: opts.provider ?? {}}, observe: opts.observe}, ctx.timebase)
+  const config = opts.config ?? emptyConfig()
+  const selected = opts.ruleSet ? [...opts.ruleSet] : selectRules(opts.only)
+  const rules = selected.filter((r) => !config.disabled.has(r.meta.id))
+  const {byRule, effective} = resolveThresholds(opts.thresholds ?? {}, opts.ruleSet ?? RULES, config.thresholds)
+  const ctx = createIngestContext({strict: opts.strict, sanProviders: config.sanProviders})
+  const engine = new Engine(
+    rules,
+    {
+      thresholds: byRule,
+      severity: config.severity,
+      rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? config.cancelImpliesAbort ?? false, provider: config.provider},
+      observe: opts.observe,
+    },
+    ctx.timebase,
+  )
   for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)
-  const {findings, statuses} = engine.finish()
+  const {findings, statuses: run} = engine.finish()
+  const statuses: RuleStatus[] = selected.map(
+    (r) =>
+      run.find((s) => s.rule === r.meta.id) ?? {
+        rule: r.meta.id,
+        title: r.meta.title,
+        severity: config.severity[r.meta.id] ?? r.meta.severity,
+        status: 'disabled',
+        findings: 0,
+        checked: 0,
+        inconclusive: 0,
+        reason: `turned off in ${config.path ?? 'the configuration'}`,
+      },
+  )
   const model = engine.model
   let sockets = 0
   for (const p of model.procs.values()) for (const g of p.gens.values()) sockets += g
@@ -92,6 +119,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     skipped: Object.fromEntries(ctx.diag.skipped),
     notes: Object.fromEntries(ctx.diag.notes),
     problems: ctx.diag.samples,
+    config: config.path,
     thresholds: effective,
     rules: statuses,
     findings,

@@ -27,11 +27,15 @@ export interface ResolvedThreshold {
   flag: string
   valueNs: number
   text: string
-  source: 'default' | 'flag'
+  source: 'default' | 'config' | 'flag'
 }
 
 /** Per rule, threshold key → nanoseconds; and the effective value of every flag. */
-export function resolveThresholds(overrides: Record<string, string | undefined>, rules: readonly RuleModule[] = RULES): {
+export function resolveThresholds(
+  overrides: Record<string, string | undefined>,
+  rules: readonly RuleModule[] = RULES,
+  configured: Record<string, string> = {},
+): {
   byRule: Record<string, Record<string, number>>
   effective: ResolvedThreshold[]
 } {
@@ -43,15 +47,17 @@ export function resolveThresholds(overrides: Record<string, string | undefined>,
   const value = new Map<string, number>()
   for (const [flag, info] of flags) {
     const given = overrides[flag]
+    const source = given !== undefined ? 'flag' : configured[flag] !== undefined ? 'config' : 'default'
+    const text = given ?? configured[flag] ?? info.default
     let ns: number
     try {
-      ns = parseDuration(given ?? info.default)
+      ns = parseDuration(text)
     } catch (e) {
       throw new UsageError(`--${flag}: ${(e as Error).message}`)
     }
-    if (ns <= 0) throw new UsageError(`--${flag}: must be greater than zero, got '${given}'`)
+    if (ns <= 0) throw new UsageError(`--${flag}: must be greater than zero, got '${text}'`)
     value.set(flag, ns)
-    effective.push({flag, valueNs: ns, text: given ?? info.default, source: given === undefined ? 'default' : 'flag'})
+    effective.push({flag, valueNs: ns, text, source})
   }
   const byRule: Record<string, Record<string, number>> = {}
   for (const r of rules) {

@@ -11,6 +11,11 @@ import type {OptionFlag} from '@oclif/core/interfaces'
 
 type StringFlag = OptionFlag<string | undefined>
 
+export const configFlag = Flags.string({
+  description: 'configuration file (default: ./santrace.config.json when present)',
+  helpValue: 'FILE',
+})
+
 export function thresholdFlagDefs(): Record<string, StringFlag> {
   const out: Record<string, StringFlag> = {}
   for (const t of thresholdFlags().values()) {

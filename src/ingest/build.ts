@@ -49,14 +49,23 @@ export class EventBuilder {
   events = 0
   skipped = 0
 
+  /** Absolute time of ts 0 for integer timestamps (from a header's startTime). */
+  startAbs?: bigint
+  private readonly diag: Diagnostics
+  private readonly validator: EventValidator
+  private readonly timebase: TimeBase
+  /** SAN provider ids from the configuration: SPI events of other providers are skipped. */
+  private readonly sanProviders?: Set<string>
+
   constructor(
     readonly file: string,
-    private readonly diag: Diagnostics,
-    private readonly validator: EventValidator,
-    private readonly timebase: TimeBase,
-    /** Absolute time of ts 0 for integer timestamps (from a document header's startTime). */
-    private readonly startAbs?: bigint,
-  ) {}
+    ctx: {diag: Diagnostics; validator: EventValidator; timebase: TimeBase; sanProviders?: Set<string>},
+  ) {
+    this.diag = ctx.diag
+    this.validator = ctx.validator
+    this.timebase = ctx.timebase
+    this.sanProviders = ctx.sanProviders
+  }
 
   private fail(src: Src, reason: string, message: string, pointer?: string): undefined {
     this.skipped++
@@ -103,8 +112,14 @@ export class EventBuilder {
     return this.make(r, this.timebase.rel(tsAbsNs), src)
   }
 
-  private make(r: Record<string, unknown>, ts: number, src: Src): Ev {
+  private make(r: Record<string, unknown>, ts: number, src: Src): Ev | undefined {
     const event = r.event as string
+    const pidv = r.ProviderId
+    if (this.sanProviders && typeof pidv === 'string' && !this.sanProviders.has(pidv.toLowerCase())) {
+      this.skipped++
+      this.diag.skip({file: src.file, line: src.line, offset: src.offset, pointer: '/ProviderId', reason: 'not a SAN provider', message: `ProviderId ${pidv} is not among the configured sanProviders`})
+      return undefined
+    }
     const k = EVENT_KINDS[event]
     const f = normalizeFields(r)
     const fn = k.name ?? (typeof f.Fn === 'string' ? f.Fn : typeof f.Up === 'string' ? f.Up : event)

@@ -12,14 +12,21 @@ export interface IngestContext {
   diag: Diagnostics
   validator: EventValidator
   timebase: TimeBase
+  /** When set, SPI events whose ProviderId is not listed are skipped (counted). */
+  sanProviders?: Set<string>
 }
 
 let sharedValidator: EventValidator | undefined
 
-export function createIngestContext(opts: {strict?: boolean} = {}): IngestContext {
+export function createIngestContext(opts: {strict?: boolean; sanProviders?: string[]} = {}): IngestContext {
   // Compiling the schema is the costly part; the validator is stateless and shared.
   sharedValidator ??= new EventValidator()
-  return {diag: new Diagnostics(opts.strict ?? false), validator: sharedValidator, timebase: new TimeBase()}
+  return {
+    diag: new Diagnostics(opts.strict ?? false),
+    validator: sharedValidator,
+    timebase: new TimeBase(),
+    sanProviders: opts.sanProviders ? new Set(opts.sanProviders.map((p) => p.toLowerCase())) : undefined,
+  }
 }
 
 /** Checks a path is a readable regular file (or `-` for stdin); bad paths are usage errors. */

@@ -65,10 +65,9 @@ function openStream(path: string, gzip: boolean): Readable {
 
 /** Reads a JSON Lines stream (file, gzip file or stdin) in time order. */
 export async function* readJsonLines(path: string, display: string, gzip: boolean, ctx: IngestContext): AsyncGenerator<Ev[]> {
-  const b = new EventBuilder(display, ctx.diag, ctx.validator, ctx.timebase)
+  const b = new EventBuilder(display, ctx)
   const ro = new Reorderer()
   let sawContent = false
-  let startAbs: bigint | undefined
   const stream = openStream(path, gzip)
   try {
     for await (const group of lines(stream)) {
@@ -84,8 +83,7 @@ export async function* readJsonLines(path: string, display: string, gzip: boolea
         }
         // An optional header line: {"header": {...}}
         if (raw && typeof raw === 'object' && !Array.isArray(raw) && 'header' in raw && !('event' in raw)) {
-          startAbs = headerStart((raw as {header: unknown}).header, display, line)
-          if (startAbs !== undefined) Object.assign(b, {startAbs})
+          b.startAbs = headerStart((raw as {header: unknown}).header, display, line) ?? b.startAbs
           continue
         }
         const ev = b.fromJson(raw, {file: display, line})
@@ -131,10 +129,10 @@ export async function* readJsonDocument(path: string, display: string, gzip: boo
   const chunks: Buffer[] = []
   for await (const c of openStream(path, gzip)) chunks.push(c as Buffer)
   const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '')
-  const b = new EventBuilder(display, ctx.diag, ctx.validator, ctx.timebase)
+  const b = new EventBuilder(display, ctx)
   const ro = new Reorderer()
   const {elements, startAbs} = scanDocument(text, display)
-  if (startAbs !== undefined) Object.assign(b, {startAbs})
+  if (startAbs !== undefined) b.startAbs = startAbs
   for (const el of elements) {
     let raw: unknown
     try {

@@ -1,13 +1,24 @@
 /** `santrace rules`: the rule list, and one rule's full documentation. */
 import Table from 'cli-table3'
 import type {RuleModule} from '../rules/types.js'
-import type {ResolvedThreshold} from '../thresholds.js'
+import {thresholdFlags, type ResolvedThreshold} from '../thresholds.js'
+import type {Config} from '../config.js'
 import {makeChalk, tableStyle} from './color.js'
 
-export function renderRuleList(rules: readonly RuleModule[], color: boolean): string {
+export function renderRuleList(rules: readonly RuleModule[], color: boolean, effective: ResolvedThreshold[], config: Config): string {
   const t = new Table({head: ['Rule', 'Severity', 'Fault', 'Section', 'Title'], style: tableStyle(color)})
-  for (const r of rules) t.push([r.meta.id, r.meta.severity, r.meta.fault, r.meta.section, r.meta.title])
-  return `${t.toString()}\nFull documentation: santrace rules <ID>\n`
+  for (const r of rules) {
+    const id = r.meta.id
+    const sev = config.disabled.has(id) ? 'off' : (config.severity[id] ?? r.meta.severity)
+    t.push([id, sev, r.meta.fault, r.meta.section, r.meta.title])
+  }
+  const th = new Table({head: ['Threshold flag', 'Value', 'From', 'Default', 'Rules'], style: tableStyle(color)})
+  const flags = thresholdFlags(rules)
+  for (const e of effective) {
+    const info = flags.get(e.flag)
+    th.push([`--${e.flag}`, e.text, e.source === 'config' ? (config.path ?? 'config') : e.source, info?.default ?? '', info?.rules.join(', ') ?? ''])
+  }
+  return `${t.toString()}\n\n${th.toString()}\nFull documentation: santrace rules <ID>\n`
 }
 
 function wrap(text: string, width: number, indent: string): string {
@@ -41,7 +52,7 @@ export function renderRuleDoc(r: RuleModule, effective: ResolvedThreshold[], col
   if (ts.length === 0) out.push('  none')
   for (const t of ts) {
     const e = effective.find((x) => x.flag === t.flag)
-    out.push(`  --${t.flag} ${c.dim(`(default ${t.default}${e && e.source !== 'default' ? `; now ${e.text} from ${e.source}` : ''})`)}`, wrap(t.description, width - 4, '      '))
+    out.push(`  --${t.flag} ${c.dim(`(default ${t.default}${e && e.source !== 'default' ? `; now ${e.text} from ${e.source === 'config' ? 'the configuration file' : 'the command line'}` : ''})`)}`, wrap(t.description, width - 4, '      '))
   }
   out.push('')
   out.push(c.bold('Needs'), ...m.needs.map((n) => `  ${n.why}`), '')

@@ -86,7 +86,7 @@ describe('santrace rules and timeline', () => {
     expect(list.stdout).toMatch(/SAN030/)
     const doc = await cli(['rules', 'san030', '--close-grace', '3s'])
     expect(doc.stdout).toMatch(/SAN030 — Close aborts all pending operations/)
-    expect(doc.stdout).toMatch(/--close-grace \(default 2000ms; now 3s from flag\)/)
+    expect(doc.stdout).toMatch(/--close-grace \(default 2000ms; now 3s from the command line\)/)
     expect(doc.stdout).toMatch(/closing-a-san-socket/)
     expect((await cli(['rules', 'SAN999'])).code).toBe(2)
   })
