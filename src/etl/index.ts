@@ -42,3 +42,19 @@ export {
   type SanProviderName,
   type SanStats,
 } from './san.js'
+export {
+  EtlWriter,
+  ByteSink,
+  encodeEventMetadata,
+  encodeEventRecord,
+  encodeProviderTraits,
+  encodeTlEventRecord,
+  encodeTlPayload,
+  writeSanEtl,
+  type EtlWriterOptions,
+  type EventRecordDef,
+  type ExtItem,
+  type TlEventDef,
+  type TlFieldDef,
+  type TlWriteEvent,
+} from './writer.js'

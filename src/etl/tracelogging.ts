@@ -82,6 +82,8 @@ export interface TlField {
   hasOutMeta: boolean
   /** Whether field tags were present. */
   hasTags: boolean
+  /** Bytes the field tags took in the metadata (1..4; producers may pad). */
+  tagBytes: number
   /** Index one past this field's member group (structs), else index + 1. */
   end: number
   /** Custom-serializer schema bytes (arity 0x60). */
@@ -91,6 +93,8 @@ export interface TlField {
 export interface TlEventMeta {
   name: string
   tags: number
+  /** Bytes the event tags took in the metadata (1..4). */
+  tagBytes: number
   fields: TlField[]
   /** The metadata blob (copy). */
   bytes: Uint8Array
@@ -156,7 +160,7 @@ function readTags(b: Uint8Array, pos: number, end: number): [number, number] | u
  */
 export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlEventMeta & {errorAt?: number} {
   const bytes = copyBytes(b, off, off + len)
-  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, fields: [], bytes, error: undefined}
+  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, tagBytes: 1, fields: [], bytes, error: undefined}
   const fail = (msg: string, at: number): TlEventMeta & {errorAt?: number} => {
     meta.error = msg
     meta.errorAt = at
@@ -170,6 +174,7 @@ export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlE
   const t = readTags(bytes, 2, end)
   if (!t) return fail('event tags run past the metadata', 2)
   meta.tags = t[0]
+  meta.tagBytes = t[1] - 2
   const nm = readCString(bytes, t[1], end)
   if (!nm) return fail('event name is not NUL-terminated inside the metadata', t[1])
   meta.name = nm[0]
@@ -192,6 +197,7 @@ export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlE
       tags: 0,
       hasOutMeta: false,
       hasTags: false,
+      tagBytes: 0,
       end: 0,
       schema: undefined,
     }
@@ -205,6 +211,7 @@ export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlE
         if (!ft) return fail(`field "${f.name}" tags run past the metadata`, pos)
         f.tags = ft[0]
         f.hasTags = true
+        f.tagBytes = ft[1] - pos
         pos = ft[1]
       }
     }
