@@ -1,0 +1,10 @@
+/** Data path and completion (SAN025–SAN028), duplication (SAN037, SAN038), options and session (SAN039, SAN040). */
+import type {RuleModule} from '../types.js'
+import {SAN025} from './san025.js'
+import {SAN026} from './san026.js'
+import {SAN027} from './san027.js'
+import {SAN028} from './san028.js'
+
+export const DATAPATH_RULES: RuleModule[] = [SAN025, SAN026, SAN027, SAN028]
+
+export {SAN025, SAN026, SAN027, SAN028}
