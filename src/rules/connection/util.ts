@@ -1,0 +1,116 @@
+/** Helpers shared by the connection and memory-registration rules (SAN014–SAN023). */
+import {FD_ACCEPT, FD_CONNECT, FD_CONNECT_BIT} from '../../model/constants.js'
+import {type Ev, type Value, num, str} from '../../model/event.js'
+import {addr} from '../../model/state.js'
+import type {Handler, RuleListener} from '../types.js'
+
+/**
+ * Merges listeners: for a key present in several, the handlers run in the order given.
+ * Helpers (registrations, peer matching) go first so the rule sees their updated state.
+ */
+export function merge(...ls: RuleListener[]): RuleListener {
+  const out: RuleListener = {}
+  for (const l of ls) {
+    for (const [k, h] of Object.entries(l)) {
+      if (typeof h !== 'function') continue
+      const prev = out[k] as Handler | undefined
+      const next = h as Handler
+      out[k] = prev ? (s) => (prev(s), next(s)) : next
+    }
+  }
+  return out
+}
+
+/** An address `a.b.c.d:port` or `[v6]:port`. */
+export interface SockAddr {
+  ip: string
+  port: number
+  text: string
+}
+
+export function parseAddr(v: Value | undefined): SockAddr | undefined {
+  if (typeof v !== 'string') return undefined
+  const t = v.trim()
+  const m = /^\[([^\]]*)\]:(\d+)$/.exec(t) ?? /^([^:]+):(\d+)$/.exec(t)
+  if (!m) return undefined
+  return {ip: m[1].toLowerCase(), port: Number(m[2]), text: t}
+}
+
+export const isWildcardIp = (ip: string): boolean => ip === '0.0.0.0' || ip === '::' || ip === '0:0:0:0:0:0:0:0'
+
+/** Whether a connect destination reaches a socket bound at `bound` (exact, or wildcard IP with the same port). */
+export function destMatches(dest: SockAddr, bound: SockAddr): boolean {
+  return dest.port === bound.port && (dest.ip === bound.ip || isWildcardIp(bound.ip))
+}
+
+/** Whether two addresses can be the same endpoint: IPs equal unless one is a wildcard, ports equal unless one is 0. */
+export function compatible(a: SockAddr, b: SockAddr): boolean {
+  const ipOk = a.ip === b.ip || isWildcardIp(a.ip) || isWildcardIp(b.ip)
+  const portOk = a.port === b.port || a.port === 0 || b.port === 0
+  return ipOk && portOk
+}
+
+/** The FD_* names of a network-event mask: `FD_CONNECT|FD_ACCEPT`. */
+const FD_NAMES = ['FD_READ', 'FD_WRITE', 'FD_OOB', 'FD_ACCEPT', 'FD_CONNECT', 'FD_CLOSE', 'FD_QOS', 'FD_GROUP_QOS', 'FD_ROUTING_INTERFACE_CHANGE', 'FD_ADDRESS_LIST_CHANGE']
+
+export function fdName(bit: number): string {
+  return FD_NAMES[bit] ?? `FD bit ${bit}`
+}
+
+export function maskText(mask: number): string {
+  const names: string[] = []
+  for (let b = 0; b < 10; b++) if (mask & (1 << b)) names.push(FD_NAMES[b])
+  return `0x${mask.toString(16)}${names.length ? ` (${names.join('|')})` : ''}`
+}
+
+/** FD_CONNECT result reported by a WSPEnumNetworkEvents return: null when the bit is not set, undefined code when ErrorCodes is absent. */
+export function fdConnectOf(ret: Ev): {code: number | undefined} | null {
+  const mask = num(ret.f.NetworkEventsOut)
+  if (mask === undefined || (mask & FD_CONNECT) === 0) return null
+  const codes = ret.f.ErrorCodes
+  return {code: Array.isArray(codes) ? num(codes[FD_CONNECT_BIT]) : undefined}
+}
+
+export const reportsFdAccept = (ret: Ev): boolean => ((num(ret.f.NetworkEventsOut) ?? 0) & FD_ACCEPT) !== 0
+
+export const ms = (ns: number): string => `+${(ns / 1e9).toFixed(6)} s`
+
+/** A transfer buffer as traced: [start, end), with the WSABUFEX handle for RDMA. */
+export interface Buf {
+  start: bigint
+  end: bigint
+  len: number
+  handle?: string
+  index: number
+}
+
+/** The `Buffers` array of a transfer call; undefined when the trace does not carry it. */
+export function buffersOf(ev: Ev): Buf[] | undefined {
+  const bufs = ev.f.Buffers
+  if (!Array.isArray(bufs)) return undefined
+  const out: Buf[] = []
+  bufs.forEach((b, index) => {
+    if (!b || typeof b !== 'object' || Array.isArray(b)) return
+    const a = addr(b.Addr)
+    const len = num(b.Len)
+    if (a !== undefined && len !== undefined) out.push({start: a, end: a + BigInt(len), len, handle: str(b.Handle), index})
+  })
+  return out
+}
+
+/** Σ of the buffer lengths of a transfer (from `Buffers`, else `TotalLen`). */
+export function totalLen(ev: Ev): number | undefined {
+  const bufs = buffersOf(ev)
+  if (bufs && bufs.length) return bufs.reduce((a, b) => a + b.len, 0)
+  return num(ev.f.TotalLen)
+}
+
+export const hex = (v: bigint): string => `0x${v.toString(16)}`
+
+export const rangeText = (start: bigint, end: bigint): string => `[${hex(start)}, ${hex(end)})`
+
+/** Overlap of two half-open ranges. */
+export const overlaps = (a: {start: bigint; end: bigint}, b: {start: bigint; end: bigint}): boolean => a.start < b.end && b.start < a.end
+
+/** Socket states owned by other rules: calls there are judged by SAN033 (closed) and SAN037 (duplicated out). */
+export const CLOSED_STATES = new Set(['CLOSING', 'CLOSED', 'RELEASED'])
