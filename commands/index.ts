@@ -1,9 +1,15 @@
 import Analyze from './analyze.js'
+import BaselineCreate from './baseline/create.js'
+import BaselinePrune from './baseline/prune.js'
+import Diff from './diff.js'
 import Rules from './rules.js'
 import Timeline from './timeline.js'
 
 export const COMMANDS = {
   analyze: Analyze,
+  'baseline:create': BaselineCreate,
+  'baseline:prune': BaselinePrune,
+  diff: Diff,
   rules: Rules,
   timeline: Timeline,
 }

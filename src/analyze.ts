@@ -6,6 +6,8 @@ import type {Step} from './model/state.js'
 import {RULES, findRule, type RuleModule} from './rules/index.js'
 import {SEVERITY_RANK, type Finding, type RuleStatus, type Severity} from './rules/types.js'
 import {emptyConfig, type Config} from './config.js'
+import {applyBaseline, type Baseline, type BaselineOutcome} from './baseline.js'
+import {assignFingerprints} from './fingerprint.js'
 import {resolveThresholds, type ResolvedThreshold} from './thresholds.js'
 import {UsageError} from './util/errors.js'
 import {VERSION} from './version.js'
@@ -26,6 +28,8 @@ export interface AnalyzeOptions {
   config?: Config
   /** Sees every modelled step (timeline and statistics views). */
   observe?: (step: Step) => void
+  /** Report only findings this baseline does not allow. */
+  baseline?: {baseline: Baseline; file?: string}
 }
 
 export interface Report {
@@ -49,6 +53,8 @@ export interface Report {
   problems: Problem[]
   /** The configuration file used, if any. */
   config?: string
+  /** When a baseline was applied: how many known findings it suppressed, and which known ones are gone. */
+  baseline?: BaselineOutcome
   thresholds: ResolvedThreshold[]
   rules: RuleStatus[]
   findings: Finding[]
@@ -81,7 +87,15 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     ctx.timebase,
   )
   for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)
-  const {findings, statuses: run} = engine.finish()
+  const {findings: all, statuses: run} = engine.finish()
+  assignFingerprints(all)
+  let findings = all
+  let baselineOutcome: BaselineOutcome | undefined
+  if (opts.baseline) {
+    const r = applyBaseline(all, opts.baseline.baseline, opts.baseline.file)
+    findings = r.fresh
+    baselineOutcome = r.outcome
+  }
   const statuses: RuleStatus[] = selected.map(
     (r) =>
       run.find((s) => s.rule === r.meta.id) ?? {
@@ -120,15 +134,25 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     notes: Object.fromEntries(ctx.diag.notes),
     problems: ctx.diag.samples,
     config: config.path,
+    baseline: baselineOutcome,
     thresholds: effective,
     rules: statuses,
     findings,
   }
 }
 
-/** Exit code: 1 when a finding is at or above `failOn`, else 0. */
-export function exitCodeFor(report: Report, failOn: FailOn): 0 | 1 {
+/**
+ * Exit code: 1 when a finding is at or above `failOn`, or when there are more warnings than
+ * `maxWarnings` (ESLint's gate); else 0. With a baseline, only new findings count.
+ */
+export function exitCodeFor(report: Report, failOn: FailOn, maxWarnings?: number): 0 | 1 {
+  if (maxWarnings !== undefined && maxWarnings >= 0 && report.summary.findings.warning > maxWarnings) return 1
   if (failOn === 'never') return 0
   const min = SEVERITY_RANK[failOn]
   return report.findings.some((f) => SEVERITY_RANK[f.severity] >= min) ? 1 : 0
+}
+
+/** The report with only errors listed (`--quiet`); counts stay those of the whole analysis. */
+export function errorsOnly(report: Report): Report {
+  return {...report, findings: report.findings.filter((f) => f.severity === 'error')}
 }

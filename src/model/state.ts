@@ -35,6 +35,10 @@ export interface Sock {
   /** Event that created this instance (return of WSPSocket/WSPAccept); absent for sockets that predate the trace. */
   created?: Ev
   switchHandle?: string
+  /** Local address (WSPBind, or the callee address of an accepted connection). */
+  local?: string
+  /** Remote address (WSPConnect, or the caller address of an accepted connection). */
+  remote?: string
   /** Last successful WSPEventSelect: mask, event handle and the call. */
   evSelect?: {mask: number | undefined; hEvent: Value | undefined; call: Ev}
   connectCall?: Ev
@@ -88,6 +92,8 @@ export interface Call {
   op?: Op
   /** Switch handles created by WPUCreateSocketHandle nested in this call. */
   handles: string[]
+  /** For WSPAccept: the addresses the condition callback was given. */
+  accepted?: {local?: string; remote?: string}
   ret?: Ev
 }
 
@@ -236,6 +242,13 @@ export class Model {
       case 'upret':
         this.onUpcallReturn(p, ev, step)
         break
+      case 'cb': {
+        const st = ev.tid !== undefined ? p.callStacks.get(ev.tid) : undefined
+        const within = st?.[st.length - 1]
+        if (within?.fn === 'WSPAccept') within.accepted = {local: str(ev.f.CalleeAddr), remote: str(ev.f.CallerAddr)}
+        this.atSocket(p, ev.f.ListenSocket, step)
+        break
+      }
       case 'sig':
       case 'reset':
         this.atSocket(p, ev.f.Socket, step)
@@ -296,6 +309,10 @@ export class Model {
       case 'WSPConnect':
         k.connectCall = ev
         k.role ??= 'CONNECT'
+        k.remote ??= str(ev.f.Addr)
+        break
+      case 'WSPBind':
+        k.local ??= str(ev.f.Addr)
         break
       case 'WSPIoctl':
         if (isNonNull(ev.f.Overlapped)) this.issue(p, k, call)
@@ -507,6 +524,8 @@ export class Model {
     if (ev.fn === 'WSPAccept') {
       k.state = 'CONNECTED'
       k.role = 'ACCEPTED'
+      k.local = call?.accepted?.local ?? (call?.sock?.local)
+      k.remote = call?.accepted?.remote
     } else {
       const token = call ? str(call.ev.f.ProviderReserved) : undefined
       if (token && token !== '0x0') {

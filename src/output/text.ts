@@ -133,6 +133,11 @@ function renderInputs(r: Report, c: ChalkInstance): string[] {
     if (r.problems.length > 10 || r.summary.skipped > r.problems.length) out.push(c.dim(`  … ${r.summary.skipped - Math.min(10, r.problems.length)} more (see --json)`))
   }
   for (const [k, n] of Object.entries(r.notes)) out.push(c.dim(`Note: ${n} ${k}`))
+  if (r.baseline) {
+    const b = r.baseline
+    out.push(`${c.bold('Baseline')} ${b.file ?? ''}: ${plural(b.suppressed, 'known finding')} suppressed` + (b.missing.length ? `; ${plural(b.missing.reduce((a, m) => a + m.count, 0), 'known finding')} no longer ${b.missing.length === 1 && b.missing[0].count === 1 ? 'occurs' : 'occur'} (prune with: santrace baseline prune)` : ''))
+    for (const m of b.missing.slice(0, 10)) out.push(c.dim(`  gone: ${m.rule} ×${m.count} ${m.example}`))
+  }
   out.push('')
   return out
 }

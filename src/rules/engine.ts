@@ -2,7 +2,7 @@
 import type {TimeBase} from '../ingest/build.js'
 import type {Ev} from '../model/event.js'
 import {describe} from '../model/fields.js'
-import {Model, type Step} from '../model/state.js'
+import {Model, type Sock, type Step} from '../model/state.js'
 import {formatOffset} from '../util/duration.js'
 import type {AnalyzeOptionsForRules, EvidenceItem, Finding, FindingInput, Handler, RuleContext, RuleListener, RuleModule, RuleStatus, Severity} from './types.js'
 
@@ -19,6 +19,16 @@ interface RuleRun {
   findings: number
   checked: number
   inconclusive: Map<string, number>
+}
+
+/** Role and addresses, with the ephemeral side's port dropped: stable across captures. */
+export function socketIdentity(k: Sock): string {
+  const host = (a?: string): string => (a ? a.replace(/:\d+$/, '') : '')
+  const role = k.role ?? (k.state === 'UNKNOWN' ? 'pre-existing' : 'unknown')
+  // A connecting socket's local port is ephemeral; an accepted socket's remote port is.
+  const local = role === 'CONNECT' ? host(k.local) : (k.local ?? '')
+  const remote = role === 'ACCEPTED' ? host(k.remote) : (k.remote ?? '')
+  return `${role} ${local}>${remote}`
 }
 
 export interface EngineOptions {
@@ -163,6 +173,7 @@ export class Engine {
       socket: f.sock?.s,
       generation: f.sock?.gen,
       switchHandle: f.sock?.switchHandle,
+      identity: f.sock ? socketIdentity(f.sock) : undefined,
       ts,
       time: this.timebase?.iso(ts) ?? formatOffset(ts),
       evidence: ev.map(([role, e]) => this.evidence(role, e)),

@@ -127,10 +127,19 @@ export interface Finding {
   socket?: string
   generation?: number
   switchHandle?: string
+  /**
+   * What the socket is, free of pid, descriptor and handle values (role and addresses):
+   * the same connection in another capture has the same identity. Used for fingerprints.
+   */
+  identity?: string
   ts: number
   time: string
   evidence: EvidenceItem[]
   measured?: Record<string, number | string>
+  /** Stable across captures of the same scenario: `<hash16>:<ordinal>`. */
+  fingerprint?: string
+  /** Set when a baseline was applied: this finding is not in it. */
+  baselineState?: 'new'
 }
 
 export type RuleStatusKind = 'violated' | 'passed' | 'not-evaluated' | 'disabled'
