@@ -149,3 +149,21 @@ export function splitAddr(a: string | undefined): {host: string; port: number} |
 export function isWildcardHost(h: string): boolean {
   return h === '0.0.0.0' || h === '::' || h === ''
 }
+
+/** The [start, end) ranges of a call's `Buffers` array (with the registration handle for RDMA). */
+export function bufferRanges(ev: Ev): Array<{start: bigint; end: bigint; handle?: string}> | undefined {
+  const bufs = ev.f.Buffers
+  if (!Array.isArray(bufs)) return undefined
+  const out: Array<{start: bigint; end: bigint; handle?: string}> = []
+  for (const b of bufs) {
+    if (!b || typeof b !== 'object' || Array.isArray(b)) continue
+    const a = typeof b.Addr === 'string' && /^0x[0-9a-f]+$/.test(b.Addr) ? BigInt(b.Addr) : undefined
+    const len = num(b.Len)
+    if (a !== undefined && len !== undefined) out.push({start: a, end: a + BigInt(len), handle: str(b.Handle)})
+  }
+  return out
+}
+
+export function hex(v: bigint): string {
+  return `0x${v.toString(16)}`
+}

@@ -4,7 +4,9 @@ import {SAN025} from './san025.js'
 import {SAN026} from './san026.js'
 import {SAN027} from './san027.js'
 import {SAN028} from './san028.js'
+import {SAN037} from './san037.js'
+import {SAN038} from './san038.js'
 
-export const DATAPATH_RULES: RuleModule[] = [SAN025, SAN026, SAN027, SAN028]
+export const DATAPATH_RULES: RuleModule[] = [SAN025, SAN026, SAN027, SAN028, SAN037, SAN038]
 
-export {SAN025, SAN026, SAN027, SAN028}
+export {SAN025, SAN026, SAN027, SAN028, SAN037, SAN038}
