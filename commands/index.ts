@@ -3,6 +3,7 @@ import BaselineCreate from './baseline/create.js'
 import BaselinePrune from './baseline/prune.js'
 import Diff from './diff.js'
 import Rules from './rules.js'
+import Stats from './stats.js'
 import Timeline from './timeline.js'
 
 export const COMMANDS = {
@@ -11,5 +12,6 @@ export const COMMANDS = {
   'baseline:prune': BaselinePrune,
   diff: Diff,
   rules: Rules,
+  stats: Stats,
   timeline: Timeline,
 }

@@ -2,7 +2,7 @@
 import {createIngestContext, readTraces} from './ingest/index.js'
 import type {FileStats, Problem} from './ingest/diagnostics.js'
 import {Engine} from './rules/engine.js'
-import type {Step} from './model/state.js'
+import type {Model, Step} from './model/state.js'
 import {RULES, findRule, type RuleModule} from './rules/index.js'
 import {SEVERITY_RANK, type Finding, type RuleStatus, type Severity} from './rules/types.js'
 import {emptyConfig, type Config} from './config.js'
@@ -28,6 +28,8 @@ export interface AnalyzeOptions {
   config?: Config
   /** Sees every modelled step (timeline and statistics views). */
   observe?: (step: Step) => void
+  /** Called once with the final model, after the rules finished (statistics, report views). */
+  onEnd?: (model: Model) => void
   /** Report only findings this baseline does not allow. */
   baseline?: {baseline: Baseline; file?: string}
 }
@@ -88,6 +90,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   )
   for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)
   const {findings: all, statuses: run} = engine.finish()
+  opts.onEnd?.(engine.model)
   assignFingerprints(all)
   let findings = all
   let baselineOutcome: BaselineOutcome | undefined

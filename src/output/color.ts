@@ -17,6 +17,6 @@ export function makeChalk(color: boolean): ChalkInstance {
 }
 
 /** cli-table3 style options: no colours unless the run is coloured. */
-export function tableStyle(color: boolean): {head: string[]; border: string[]} {
-  return color ? {head: ['bold'], border: ['grey']} : {head: [], border: []}
+export function tableStyle(color: boolean, compact = false): {head: string[]; border: string[]; compact: boolean} {
+  return color ? {head: ['bold'], border: ['grey'], compact} : {head: [], border: [], compact}
 }

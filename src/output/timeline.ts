@@ -10,7 +10,7 @@ import {severityColor} from './text.js'
 const ARROWS: Record<string, string> = {call: '→', ret: '←', up: '↑', upret: '↓', cb: '↑', cbret: '↓', sig: '•', reset: '•', prov: '•', app: '◆', sw: '◆', tcp: '◆'}
 
 export function renderSocketList(r: TimelineResult, color: boolean): string {
-  const t = new Table({head: ['PID', 'Socket', 'Gen', 'Role', 'Switch handle', 'Final state', 'Events', 'Findings'], style: tableStyle(color)})
+  const t = new Table({head: ['PID', 'Socket', 'Gen', 'Role', 'Switch handle', 'Final state', 'Events', 'Findings'], style: tableStyle(color, true)})
   for (const s of r.sockets) t.push([s.pid, s.socket, s.generation, s.role ?? '', s.switchHandle ?? '', s.state, s.events, s.findings])
   return `${t.toString()}\nPick one with --socket S (and --pid P when several processes use the same descriptor).\n`
 }
