@@ -6,6 +6,7 @@
  * buffer per CPU (bounded further by `memoryBudget`). Bad data never throws out of the
  * iteration: it produces diagnostics, and the reader skips to the next record or buffer.
  */
+import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 import {GuidCache} from './guid.js'
 import {EtlEventRecord} from './event.js'
@@ -63,9 +64,8 @@ interface Cursor {
   lastHi: number
   /** Payload dropped to respect the memory budget; reload before advancing. */
   evicted: boolean
-  /** Read-ahead of the next buffer. */
-  pf: Promise<Buffer> | undefined
-  pfInfo: BufferInfo | undefined
+  /** Read-ahead of the next buffers. */
+  pfq: Array<{info: BufferInfo; p: Promise<Buffer>}>
 }
 
 const ZERO_GUID = '00000000-0000-0000-0000-000000000000'
@@ -113,6 +113,7 @@ export class EtlReader {
   private readonly decodeTl: boolean
   private compressionFormat = COMPRESSION_FORMAT_XPRESS
   private liveBytes = 0
+  private prefetchDepth = 1
   private liveBuffers = 0
   private kwLo = 0
   private kwHi = 0
@@ -149,6 +150,22 @@ export class EtlReader {
       const {bytesRead} = await this.fh!.read(buf, got, len - got, pos + got)
       if (bytesRead === 0) break
       got += bytesRead
+    }
+    this.stats.bytesRead += got
+    return got === len ? buf : buf.subarray(0, got)
+  }
+
+  /**
+   * Small synchronous positional read on the FileHandle's descriptor, used only for the 72-byte
+   * buffer headers of the index pass (a thread-pool round trip per header costs 10x more).
+   */
+  private readHeaderSync(pos: number, len: number): Buffer {
+    const buf = Buffer.allocUnsafe(len)
+    let got = 0
+    while (got < len) {
+      const n = readSync(this.fh!.fd, buf, got, len - got, pos + got)
+      if (n === 0) break
+      got += n
     }
     this.stats.bytesRead += got
     return got === len ? buf : buf.subarray(0, got)
@@ -199,7 +216,7 @@ export class EtlReader {
     // 1. Regular files: buffers sit at multiples of the session buffer size.
     if (stride >= WMI_BUFFER_HEADER_SIZE && !this.header.compressed) {
       for (let p = from + stride; p + WMI_BUFFER_HEADER_SIZE <= this.fileSize; p += stride) {
-        const h = await this.readAt(p, 80)
+        const h = this.readHeaderSync(p, 80)
         if (this.plausible(h, 0, true)) return p
       }
     }
@@ -225,8 +242,8 @@ export class EtlReader {
         break
       }
       if (!(off >= winStart && off + 80 <= winStart + win.length)) {
-        const len = lastSize !== 0 && lastSize <= 65536 ? Math.min(1 << 20, fileSize - off) : Math.min(80, fileSize - off)
-        win = await this.readAt(off, len)
+        const len = lastSize !== 0 && lastSize < 16384 ? Math.min(1 << 18, fileSize - off) : Math.min(80, fileSize - off)
+        win = this.readHeaderSync(off, len)
         winStart = off
       }
       const p = off - winStart
@@ -729,7 +746,7 @@ export class EtlReader {
       if (pl < 3 || udStart + pl + 4 > recEnd) return udStart
       const el = dv.getUint16(udStart + pl, true)
       if (el < 4 || udStart + pl + el > recEnd) return udStart
-      const probe = this.tl.event(b, udStart + pl, el)
+      const probe = this.tl.event(b, udStart + pl, el, dv)
       if (probe.error !== undefined) return udStart
       traitsOff = udStart
       traitsLen = pl
@@ -738,7 +755,7 @@ export class EtlReader {
       ps = udStart + pl + el
     }
     this.stats.traceLoggingEvents++
-    const meta = this.tl.event(b, schemaOff, schemaLen)
+    const meta = this.tl.event(b, schemaOff, schemaLen, dv)
     ev.tl = meta
     ev.eventName = meta.name
     if (meta.error !== undefined && !this.reportedMeta.has(meta)) {
@@ -746,7 +763,7 @@ export class EtlReader {
       this.diag(this.fileOffset(c, schemaOff + (meta.errorAt ?? 0)), `TraceLogging event metadata: ${meta.error}`, 'a well-formed EVENT_SCHEMA_TL blob (§9.2)')
     }
     if (traitsOff >= 0) {
-      const pm = this.tl.provider(b, traitsOff, traitsLen)
+      const pm = this.tl.provider(b, traitsOff, traitsLen, dv)
       ev.tlProvider = pm
       ev.providerName = pm.name
       if (pm.error !== undefined && !this.reportedMeta.has(pm)) {
@@ -774,16 +791,18 @@ export class EtlReader {
 
   private async loadInto(c: Cursor, info: BufferInfo): Promise<void> {
     let raw: Buffer
-    if (c.pf !== undefined && c.pfInfo === info) raw = await c.pf
-    else raw = await this.readRaw(info)
-    c.pf = undefined
-    c.pfInfo = undefined
-    // Read-ahead of the cursor's next buffer overlaps I/O with parsing (one extra buffer per CPU).
-    if (c.next < c.bufs.length) {
-      const nx = c.bufs[c.next]
-      c.pfInfo = nx
-      c.pf = this.readRaw(nx)
-      c.pf.catch(() => undefined)
+    const q = c.pfq
+    if (q.length > 0 && q[0].info === info) raw = await q.shift()!.p
+    else {
+      q.length = 0
+      raw = await this.readRaw(info)
+    }
+    // Read-ahead of the cursor's next buffers overlaps I/O with parsing.
+    while (q.length < this.prefetchDepth && c.next + q.length < c.bufs.length) {
+      const nx = c.bufs[c.next + q.length]
+      const pr = this.readRaw(nx)
+      pr.catch(() => undefined)
+      q.push({info: nx, p: pr})
     }
     const r = this.decode(info, raw, true)
     c.info = info
@@ -856,8 +875,7 @@ export class EtlReader {
       lastLo: 0,
       lastHi: 0,
       evicted: false,
-      pf: undefined,
-      pfInfo: undefined,
+      pfq: [],
     })
     if (this.opts.order === 'file') return [mk(this.index.slice())]
     const byProc = new Map<number, BufferInfo[]>()
@@ -889,7 +907,13 @@ export class EtlReader {
     if (!this.fh) return
     this.resetCounters()
     const heap: Cursor[] = []
-    for (const c of this.makeCursors()) {
+    const cursors = this.makeCursors()
+    let bytes = 0
+    for (const info of this.index) bytes += info.size
+    const avg = this.index.length > 0 ? bytes / this.index.length : 65536
+    // Read-ahead depth per CPU: up to 4 buffers, within a 64 MiB budget over all CPUs.
+    this.prefetchDepth = Math.max(1, Math.min(4, Math.floor((64 << 20) / (Math.max(1, cursors.length) * avg))))
+    for (const c of cursors) {
       if (await this.advance(c)) {
         heap.push(c)
         // Beyond the memory budget keep only the head event; the payload is re-read when needed.

@@ -314,60 +314,89 @@ export function parseProviderTraits(b: Uint8Array, off: number, len: number): Tl
   return meta
 }
 
-interface CacheEntry<T> {
-  bytes: Uint8Array
-  value: T
-}
-
-function fnv(b: Uint8Array, off: number, len: number, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0
-  for (let i = off, e = off + len; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193)
+/**
+ * Cheap bucket key: length and three sampled words. Entries are always verified by a full
+ * byte comparison, so collisions only cost a compare.
+ */
+function sampleKey(b: Uint8Array, off: number, len: number): number {
+  let h = len * 0x9e3779b1
+  if (len >= 4) {
+    const w = (p: number): number => b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)
+    h = Math.imul(h ^ w(off + len - 4), 0x85ebca6b)
+    h = Math.imul(h ^ w(off + ((len >>> 1) & ~3)), 0xc2b2ae35)
+    if (len >= 12) h = Math.imul(h ^ w(off + 8), 0x27d4eb2f)
+  }
   return h >>> 0
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array, off: number, len: number): boolean {
+/** Full comparison of a cached copy `a` with b[off, off+len), a word at a time. */
+function sameBytes(a: Uint8Array, adv: DataView, b: Uint8Array, bdv: DataView, off: number, len: number): boolean {
   if (a.length !== len) return false
-  for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) return false
+  let i = 0
+  for (; i + 4 <= len; i += 4) if (adv.getUint32(i) !== bdv.getUint32(off + i)) return false
+  for (; i < len; i++) if (a[i] !== b[off + i]) return false
   return true
 }
 
-/** Metadata cache keyed by the metadata bytes (hash + byte compare). Bounded. */
+interface CacheEntry<T> {
+  bytes: Uint8Array
+  dv: DataView
+  value: T
+}
+
+/** Metadata cache keyed by the metadata bytes (sampled key + full compare). Bounded. */
 export class TlMetadataCache {
   private events = new Map<number, CacheEntry<TlEventMeta & {errorAt?: number}>[]>()
   private providers = new Map<number, CacheEntry<TlProviderMeta & {errorAt?: number}>[]>()
+  private lastProvider: CacheEntry<TlProviderMeta & {errorAt?: number}> | undefined
   size = 0
   constructor(private readonly limit = 20000) {}
 
-  event(b: Uint8Array, off: number, len: number): TlEventMeta & {errorAt?: number} {
-    const h = fnv(b, off, len, len)
+  event(b: Uint8Array, off: number, len: number, dv?: DataView): TlEventMeta & {errorAt?: number} {
+    const bdv = dv ?? new DataView(b.buffer, b.byteOffset, b.length)
+    const h = sampleKey(b, off, len)
     let bucket = this.events.get(h)
     if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length; i++) if (sameBytes(bucket[i].bytes, b, off, len)) return bucket[i].value
+      for (let i = 0; i < bucket.length; i++) {
+        const e = bucket[i]
+        if (sameBytes(e.bytes, e.dv, b, bdv, off, len)) return e.value
+      }
     }
     const value = parseEventMetadata(b, off, len)
     this.makeRoom()
-    if (bucket === undefined) {
+    if (bucket === undefined || this.size === 0) {
       bucket = []
       this.events.set(h, bucket)
     }
-    bucket.push({bytes: value.bytes, value})
+    bucket.push({bytes: value.bytes, dv: new DataView(value.bytes.buffer, value.bytes.byteOffset, value.bytes.length), value})
     this.size++
     return value
   }
 
-  provider(b: Uint8Array, off: number, len: number): TlProviderMeta & {errorAt?: number} {
-    const h = fnv(b, off, len, len ^ 0x5a5a5a5a)
+  provider(b: Uint8Array, off: number, len: number, dv?: DataView): TlProviderMeta & {errorAt?: number} {
+    const bdv = dv ?? new DataView(b.buffer, b.byteOffset, b.length)
+    const last = this.lastProvider
+    if (last !== undefined && sameBytes(last.bytes, last.dv, b, bdv, off, len)) return last.value
+    const h = sampleKey(b, off, len)
     let bucket = this.providers.get(h)
     if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length; i++) if (sameBytes(bucket[i].bytes, b, off, len)) return bucket[i].value
+      for (let i = 0; i < bucket.length; i++) {
+        const e = bucket[i]
+        if (sameBytes(e.bytes, e.dv, b, bdv, off, len)) {
+          this.lastProvider = e
+          return e.value
+        }
+      }
     }
     const value = parseProviderTraits(b, off, len)
     this.makeRoom()
-    if (bucket === undefined) {
+    if (bucket === undefined || this.size === 0) {
       bucket = []
       this.providers.set(h, bucket)
     }
-    bucket.push({bytes: value.bytes, value})
+    const e = {bytes: value.bytes, dv: new DataView(value.bytes.buffer, value.bytes.byteOffset, value.bytes.length), value}
+    bucket.push(e)
+    this.lastProvider = e
     this.size++
     return value
   }
@@ -376,6 +405,7 @@ export class TlMetadataCache {
     if (this.size < this.limit) return
     this.events.clear()
     this.providers.clear()
+    this.lastProvider = undefined
     this.size = 0
   }
 }
@@ -437,33 +467,72 @@ export function encodeCp1252(s: string): Uint8Array {
   return out
 }
 
+// Short strings repeat a lot (function names, event kinds): intern them by their bytes so
+// decoding them allocates nothing after the first time.
+const INTERN_SLOTS = 4096
+const INTERN_MAX = 64
+const internBytes: Array<Uint8Array | undefined> = new Array(INTERN_SLOTS).fill(undefined)
+const internKind = new Uint8Array(INTERN_SLOTS)
+const internStr: string[] = new Array(INTERN_SLOTS).fill('')
+
+function internLookup(s: number, e: number, h: number, kind: number): number {
+  const slot = (h ^ (h >>> 13) ^ kind) & (INTERN_SLOTS - 1)
+  const k = internBytes[slot]
+  if (k !== undefined && internKind[slot] === kind && k.length === e - s) {
+    let i = 0
+    const n = e - s
+    while (i < n && k[i] === B[s + i]) i++
+    if (i === n) return slot
+  }
+  return -1 - slot
+}
+
+function internStore(slot: number, s: number, e: number, kind: number, str: string): string {
+  internBytes[slot] = copyBytes(B, s, e)
+  internKind[slot] = kind
+  internStr[slot] = str
+  return str
+}
+
 function utf16(s: number, e: number): string {
   const n = (e - s) >>> 1
-  if (n <= 32) {
+  if (e - s <= INTERN_MAX) {
+    let h = 0x811c9dc5
+    for (let i = s; i < e; i++) h = Math.imul(h ^ B[i], 0x01000193)
+    const r = internLookup(s, e, h, 1)
+    if (r >= 0) return internStr[r]
     let out = ''
     for (let i = s; i + 1 < e; i += 2) out += String.fromCharCode(B[i] | (B[i + 1] << 8))
-    return out
+    return internStore(-1 - r, s, e, 1, out)
   }
   return Buffer.from(B.buffer, B.byteOffset + s, n * 2).toString('utf16le')
 }
 
 function ansi(s: number, e: number, utf8Out: boolean): string {
   let ascii = true
-  for (let i = s; i < e; i++)
-    if (B[i] >= 0x80) {
-      ascii = false
-      break
-    }
-  if (ascii) {
-    if (e - s <= 48) {
-      let out = ''
-      for (let i = s; i < e; i++) out += String.fromCharCode(B[i])
-      return out
-    }
-    return Buffer.from(B.buffer, B.byteOffset + s, e - s).toString('latin1')
+  let h = 0x811c9dc5
+  const short = e - s <= INTERN_MAX
+  for (let i = s; i < e; i++) {
+    const c = B[i]
+    if (c >= 0x80) ascii = false
+    h = Math.imul(h ^ c, 0x01000193)
+    if (!short && !ascii) break
   }
-  if (utf8Out) return Buffer.from(B.buffer, B.byteOffset + s, e - s).toString('utf8')
-  return decodeCp1252(B, s, e)
+  const kind = utf8Out ? 3 : 2
+  let r = 0
+  if (short) {
+    r = internLookup(s, e, h, kind)
+    if (r >= 0) return internStr[r]
+  }
+  let out: string
+  if (ascii) {
+    if (short) {
+      out = ''
+      for (let i = s; i < e; i++) out += String.fromCharCode(B[i])
+    } else out = Buffer.from(B.buffer, B.byteOffset + s, e - s).toString('latin1')
+  } else if (utf8Out) out = Buffer.from(B.buffer, B.byteOffset + s, e - s).toString('utf8')
+  else out = decodeCp1252(B, s, e)
+  return short ? internStore(-1 - r, s, e, kind, out) : out
 }
 
 function isUtf8Out(outType: number): boolean {
@@ -548,17 +617,24 @@ function readValue(inType: number, outType: number): unknown {
       v = DV.getUint32(P, true)
       P += 4
       return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
-    case 9:
+    case 9: {
       need(8)
-      v = DV.getBigInt64(P, true)
+      const lo = DV.getUint32(P, true)
+      const hi = DV.getInt32(P + 4, true)
+      v = hi > -0x200000 && hi < 0x200000 ? hi * 4294967296 + lo : DV.getBigInt64(P, true)
       P += 8
       return v
+    }
     case 10:
     case 21:
+    case 17: {
       need(8)
-      v = DV.getBigUint64(P, true)
+      const lo = DV.getUint32(P, true)
+      const hi = DV.getUint32(P + 4, true)
+      v = hi < 0x200000 ? hi * 4294967296 + lo : DV.getBigUint64(P, true)
       P += 8
       return v
+    }
     case 11:
       need(4)
       v = DV.getFloat32(P, true)
@@ -597,14 +673,11 @@ function readValue(inType: number, outType: number): unknown {
         P += 4
       } else {
         need(8)
-        v = DV.getBigUint64(P, true)
+        const lo = DV.getUint32(P, true)
+        const hi = DV.getUint32(P + 4, true)
+        v = hi < 0x200000 ? hi * 4294967296 + lo : DV.getBigUint64(P, true)
         P += 8
       }
-      return v
-    case 17:
-      need(8)
-      v = DV.getBigUint64(P, true)
-      P += 8
       return v
     case 18: {
       need(16)
@@ -740,13 +813,23 @@ export function decodeTlPayload(
   PTR = pointerSize
   WORK = 0
   WORK_LIMIT = 64 * (end - start + 16)
-  const fields: Record<string, unknown> = {}
+  let fields: Record<string, unknown> | undefined
   let error: string | undefined
   try {
-    decodeRange(meta.fields, 0, meta.fields.length, fields, 0)
+    fields = decodeFast(meta, meta.fields, 0, meta.fields.length, 0)
   } catch (e) {
+    // Slow path for the error case: decode again building objects field by field, so what
+    // decoded before the problem is kept.
     error = e instanceof Error ? e.message : String(e)
     if (!(e instanceof Overrun)) error = `decode failed: ${error}`
+    fields = {}
+    P = start
+    WORK = 0
+    try {
+      decodeRange(meta.fields, 0, meta.fields.length, fields, 0)
+    } catch {
+      // the same problem again
+    }
     if (P < END) fields.__remainder = copyBytes(b, P, END)
   }
   const consumed = P - start
@@ -757,3 +840,107 @@ export function decodeTlPayload(
 
 const EMPTY = new Uint8Array(0)
 const EMPTY_DV = new DataView(EMPTY.buffer)
+
+// Fast path: the values of a member group are decoded into an array and the object is made by a
+// factory compiled once per metadata and group (an object literal with the field names), so
+// every event of a kind gets objects of one shape without per-property keyed stores.
+
+type Factory = (v: unknown[]) => Record<string, unknown>
+const factories = new WeakMap<TlEventMeta, Array<Factory | null | undefined>>()
+const VALS: unknown[][] = []
+
+function compileFactory(keys: string[]): Factory | null {
+  if (keys.length === 0 || keys.length > 200 || keys.some((k) => k === '__proto__')) return null
+  try {
+    // Keys are JSON string literals (escaped); values are read by index.
+    return new Function('v', `return {${keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ')}}`) as Factory
+  } catch {
+    return null
+  }
+}
+
+function factoryFor(meta: TlEventMeta, fields: TlField[], i0: number, iEnd: number): Factory | null {
+  let arr = factories.get(meta)
+  if (arr === undefined) {
+    arr = []
+    factories.set(meta, arr)
+  }
+  let f = arr[i0]
+  if (f === undefined) {
+    const keys: string[] = []
+    for (let i = i0; i < iEnd; i = fields[i].end) keys.push(fields[i].key)
+    f = compileFactory(keys)
+    arr[i0] = f
+  }
+  return f
+}
+
+function decodeFast(meta: TlEventMeta, fields: TlField[], i0: number, iEnd: number, depth: number): Record<string, unknown> {
+  if (depth > 64) throw TOO_DEEP
+  const make = factoryFor(meta, fields, i0, iEnd)
+  if (make === null) {
+    const obj: Record<string, unknown> = {}
+    decodeRange(fields, i0, iEnd, obj, depth)
+    return obj
+  }
+  let vals = VALS[depth]
+  if (vals === undefined) VALS[depth] = vals = []
+  let n = 0
+  let i = i0
+  while (i < iEnd) {
+    const f = fields[i]
+    if (++WORK > WORK_LIMIT) throw TOO_MUCH
+    const arity = f.arity
+    let v: unknown
+    if (f.inType === 24) {
+      if (arity === 0) v = decodeFast(meta, fields, i + 1, f.end, depth + 1)
+      else {
+        let cnt: number
+        if (arity === ARITY_CCOUNT) cnt = f.ccount
+        else {
+          need(2)
+          cnt = B[P] | (B[P + 1] << 8)
+          P += 2
+        }
+        const arr: unknown[] = []
+        for (let k = 0; k < cnt; k++) {
+          if (++WORK > WORK_LIMIT) throw TOO_MUCH
+          arr.push(decodeFast(meta, fields, i + 1, f.end, depth + 1))
+        }
+        v = arr
+      }
+      vals[n++] = v
+      i = f.end
+      continue
+    }
+    if (arity === 0) v = readValue(f.inType, f.outType)
+    else if (arity === ARITY_CUSTOM) {
+      need(2)
+      const cnt = B[P] | (B[P + 1] << 8)
+      P += 2
+      need(cnt)
+      v = copyBytes(B, P, P + cnt)
+      P += cnt
+    } else {
+      let cnt: number
+      if (arity === ARITY_CCOUNT) cnt = f.ccount
+      else {
+        need(2)
+        cnt = B[P] | (B[P + 1] << 8)
+        P += 2
+      }
+      const fixed = FIXED_SIZE[f.inType]
+      if (fixed > 0 && P + cnt * (fixed === 99 ? PTR : fixed) > END) throw OVERRUN
+      WORK += cnt
+      if (WORK > WORK_LIMIT) throw TOO_MUCH
+      const arr: unknown[] = []
+      for (let k = 0; k < cnt; k++) arr.push(readValue(f.inType, f.outType))
+      v = arr
+    }
+    vals[n++] = v
+    i++
+  }
+  const obj = make(vals)
+  for (let k = 0; k < n; k++) vals[k] = undefined
+  return obj
+}

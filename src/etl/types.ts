@@ -94,7 +94,13 @@ export interface EtlEvent {
   readonly extended: EtlExtendedItem[] | undefined
   /** Length of the user data (payload after header and extended items). */
   userDataLength: number
-  /** Decoded TraceLogging fields (struct → object, arrays → arrays). */
+  /**
+   * Decoded TraceLogging fields (struct → object, arrays → arrays). Values: strings; numbers for
+   * 8–32-bit integers and floats; 64-bit integers (Int64/UInt64/HexInt64/Pointer/FileTime) as
+   * numbers when exactly representable, else bigint; Bool32 / UInt8+Boolean as booleans (0/1,
+   * other values stay numbers); GUIDs as lowercase strings; SIDs as S-1-…; SYSTEMTIME as an
+   * object; Binary/CountedBinary/custom as Uint8Array copies.
+   */
   fields: Record<string, unknown> | undefined
   /** Set when the payload did not match the metadata; `fields` then holds what decoded. */
   fieldsError: string | undefined
