@@ -8,7 +8,7 @@ import type {Ev} from '../../model/event.js'
 import {num, str} from '../../model/event.js'
 import {toHandle} from '../../model/fields.js'
 import {succeeded} from '../../model/result.js'
-import {type Sock, addr} from '../../model/state.js'
+import {type Model, type RdmaReg, type Sock, addr} from '../../model/state.js'
 import type {RuleListener} from '../types.js'
 import {overlaps} from './util.js'
 
@@ -127,4 +127,41 @@ export class LocalRegs {
       },
     }
   }
+}
+
+/** An RDMA registration is usable until deregistered or until its socket's close returned. */
+export function rdmaLive(r: RdmaReg): boolean {
+  return !r.sock || (r.sock.state !== 'CLOSED' && r.sock.state !== 'RELEASED')
+}
+
+/** Live RDMA registrations (any process) whose descriptor bytes are `desc`. */
+export function rdmaByDescriptor(model: Model, desc: string): RdmaReg[] {
+  const out: RdmaReg[] = []
+  for (const p of model.procs.values()) for (const r of p.rdmaRegs) if (r.descriptor === desc && rdmaLive(r)) out.push(r)
+  return out
+}
+
+export type RdmaTarget =
+  | {kind: 'peer'; reg: RdmaReg; peer: Sock | undefined}
+  | {kind: 'not-peer'; peer: Sock; own?: RdmaReg; other?: RdmaReg}
+  | {kind: 'own'; reg: RdmaReg}
+  | {kind: 'unknown'}
+
+/**
+ * The registration an RDMA call on `k` targets. With a known peer, only the peer's live
+ * registrations count; without one, a live registration of another socket with the same
+ * descriptor bytes is taken as the peer's (matching by descriptor).
+ */
+export function rdmaTarget(model: Model, k: Sock, desc: string, peer: Sock | undefined): RdmaTarget {
+  const regs = rdmaByDescriptor(model, desc)
+  const own = regs.find((r) => r.sock === k)
+  if (peer) {
+    const reg = regs.find((r) => r.sock === peer)
+    if (reg) return {kind: 'peer', reg, peer}
+    return {kind: 'not-peer', peer, own, other: regs.find((r) => r.sock !== k)}
+  }
+  const other = regs.find((r) => r.sock !== k)
+  if (other) return {kind: 'peer', reg: other, peer: other.sock}
+  if (own) return {kind: 'own', reg: own}
+  return {kind: 'unknown'}
 }

@@ -114,3 +114,8 @@ export const overlaps = (a: {start: bigint; end: bigint}, b: {start: bigint; end
 
 /** Socket states owned by other rules: calls there are judged by SAN033 (closed) and SAN037 (duplicated out). */
 export const CLOSED_STATES = new Set(['CLOSING', 'CLOSED', 'RELEASED'])
+
+/** `WSPRecv (OVERLAPPED 0x7040)`. */
+export const opName = (ev: Ev): string => `${ev.fn}${typeof ev.f.Overlapped === 'string' ? ` (OVERLAPPED ${ev.f.Overlapped})` : ''}`
+
+export const bufText = (b: Buf): string => `buffer ${b.index} ${rangeText(b.start, b.end)}`

@@ -108,3 +108,44 @@ export function end(b: TraceBuilder, ms: number, pid = P): void {
   b.wait(ms)
   b.callRet(pid, T + 1, 'WSPCleanup', {})
 }
+
+// ---- memory registration -------------------------------------------------------------
+
+/** The socket the accepting process creates for the connection. */
+export const AS = '0x2c0'
+export const AH = '0x4c4'
+export const BUF = '0x5000000'
+export const MEMH = '0x9001'
+
+/** Two-sided: Q listens on DEST and accepts AS; P connects S to DEST. */
+export function connectedPair(b: TraceBuilder): void {
+  listener(b)
+  pendingConnect(b)
+  fdAccept(b)
+  acceptCall(b, {result: 0, s: AS, h: AH})
+  connectOutcome(b, 0)
+}
+
+export function rdmaRegister(b: TraceBuilder, o: {pid?: number; s?: string; addr?: string; len?: number; flags?: number; desc: string; descLen?: number}): void {
+  b.callRet(o.pid ?? Q, T, 'WSPRegisterRdmaMemory', {Socket: o.s ?? AS, RegAddr: o.addr ?? '0x8000000', RegLen: o.len ?? 8192, MemFlags: o.flags ?? 3, DescriptorLenIn: 64}, 0, 0, 0.02, {
+    DescriptorOut: o.desc,
+    DescriptorLenOut: o.descLen ?? 16,
+  })
+}
+
+/** An RDMA transfer returning WSA_IO_PENDING. */
+export function rdma(
+  b: TraceBuilder,
+  fn: 'WSPRdmaWrite' | 'WSPRdmaRead',
+  o: {pid?: number; s?: string; ov?: string; len?: number; buf?: string; memHandle?: string; desc: string; descLen?: number; offset?: number},
+): void {
+  b.post(o.pid ?? P, T, fn, o.s ?? S, o.ov ?? '0x7080', o.len ?? 4096, {
+    buf: o.buf ?? BUF,
+    memHandle: o.memHandle ?? MEMH,
+    extra: {TargetDescriptor: o.desc, TargetDescriptorLen: o.descLen ?? 16, TargetOffset: o.offset ?? 0},
+  })
+}
+
+export function getSockOpt(b: TraceBuilder, name: number, value: number, s = S, pid = P): void {
+  b.callRet(pid, T, 'WSPGetSockOpt', {Socket: s, OptLevel: 0xffff, OptName: name, OptLen: 4}, 0, 0, 0.02, {OptValue: value})
+}
