@@ -5,7 +5,7 @@ import type {Call, Step} from '../../model/state.js'
 import {formatDuration as fd} from '../../util/duration.js'
 import {C} from '../refs.js'
 import type {RuleModule} from '../types.js'
-import {Lineage, createdHandle, merge, when} from './common.js'
+import {type Creation, Lineage, createdHandle, merge, when} from './common.js'
 
 /** A switch handle created by WPUCreateSocketHandle inside WSPSocket/WSPAccept. */
 interface Created {
@@ -54,6 +54,40 @@ export const SAN008: RuleModule = {
     /** Handles whose WPUCloseSocketHandle is awaited: inside open calls, or after a failed one. */
     const watch = new Map<string, Created>()
     const key = (pid: number, h: string): string => `${pid}|${h}`
+    /**
+     * Missing-handle verdicts reached before any upcall was seen: until then the trace may
+     * simply not carry upcalls. Bounded, so a trace without upcalls does not grow it.
+     */
+    const held: Array<() => void> = []
+    const HELD_MAX = 256
+    let upcallsSeen = false
+    const whenUpcallsTraced = (judge: () => void): void => {
+      if (upcallsSeen || ctx.model.seen.has('up:WPUCreateSocketHandle')) return judge()
+      if (held.length < HELD_MAX) held.push(judge)
+      else ctx.inconclusive('no upcall seen yet: a missing WPUCreateSocketHandle cannot be told from untraced upcalls')
+    }
+
+    /** A successful WSPSocket/WSPAccept that created no switch handle. */
+    const missing = (step: Step, call: Call, c: Creation | undefined): void => {
+      const ret = step.ev
+      ctx.checked()
+      const s = c?.s ?? String(ret.f.Rc)
+      const what = ret.fn === 'WSPAccept' ? `WSPAccept on listening socket ${str(call.ev.f.Socket) ?? '?'} returned new descriptor ${s}` : `WSPSocket returned descriptor ${s}`
+      if (c?.reactivation && c.prev) {
+        ctx.report({
+          message: `WSPSocket re-activated duplicated socket ${s} without WPUCreateSocketHandle: the descriptor is still live in process ${ret.pid} since ${when(c.prev.ret)}${c.prev.sock.switchHandle ? ` with switch handle ${c.prev.sock.switchHandle}` : ''} (allowed re-activation)`,
+          severity: 'info',
+          sock: step.created,
+          evidence: [['earlier instance', c.prev.ret], ['duplicated', c.source], ['call', call.ev], ['return', ret]],
+        })
+        return
+      }
+      ctx.report({
+        message: `${what} without calling WPUCreateSocketHandle: the switch has no handle for the new socket${c?.token ? ` (dwProviderReserved ${c.token}, but ${c.prev ? 'the live descriptor is a different socket' : 'the descriptor was not live in this process'}, so it is not a re-activation)` : ''}`,
+        sock: step.created,
+        evidence: [['call', call.ev], ['return', ret]],
+      })
+    }
 
     const onRet = (step: Step): void => {
       const call = step.call
@@ -69,24 +103,7 @@ export const SAN008: RuleModule = {
         if (c) lineage.created(step, c)
         if (made.length === 0) {
           if (call.ev.tid === undefined || ret.tid === undefined) return ctx.inconclusive('call without a thread id: nested upcalls cannot be matched')
-          ctx.checked()
-          const s = c?.s ?? String(ret.f.Rc)
-          const what = ret.fn === 'WSPAccept' ? `WSPAccept on listening socket ${str(call.ev.f.Socket) ?? '?'} returned new descriptor ${s}` : `WSPSocket returned descriptor ${s}`
-          if (c?.reactivation && c.prev) {
-            ctx.report({
-              message: `WSPSocket re-activated duplicated socket ${s} without WPUCreateSocketHandle: the descriptor is still live in process ${ret.pid} since ${when(c.prev.ret)}${c.prev.sock.switchHandle ? ` with switch handle ${c.prev.sock.switchHandle}` : ''} (allowed re-activation)`,
-              severity: 'info',
-              sock: step.created,
-              evidence: [['earlier instance', c.prev.ret], ['duplicated', c.source], ['call', call.ev], ['return', ret]],
-            })
-            return
-          }
-          ctx.report({
-            message: `${what} without calling WPUCreateSocketHandle: the switch has no handle for the new socket${c?.token ? ` (dwProviderReserved ${c.token}, but ${c.prev ? 'the live descriptor is a different socket' : 'the descriptor was not live in this process'}, so it is not a re-activation)` : ''}`,
-            sock: step.created,
-            evidence: [['call', call.ev], ['return', ret]],
-          })
-          return
+          return whenUpcallsTraced(() => missing(step, call, c))
         }
         ctx.checked()
         if (made.length > 1) {
@@ -132,6 +149,11 @@ export const SAN008: RuleModule = {
     }
 
     return merge(lineage.listener, {
+      'up:*': () => {
+        if (upcallsSeen) return
+        upcallsSeen = true
+        for (const judge of held.splice(0)) judge()
+      },
       'upret:WPUCreateSocketHandle': (step) => {
         const within = step.up?.within
         if (!within || !CREATING.has(within.fn) || within.ret !== undefined) return
@@ -151,6 +173,9 @@ export const SAN008: RuleModule = {
       },
       'ret:WSPSocket': onRet,
       'ret:WSPAccept': onRet,
+      end: () => {
+        for (const _ of held.splice(0)) ctx.inconclusive('no upcall in the trace: a missing WPUCreateSocketHandle cannot be told from untraced upcalls')
+      },
     })
   },
 }

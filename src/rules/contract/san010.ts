@@ -85,7 +85,8 @@ export const SAN010: RuleModule = {
           },
         }
       }
-      if (coverage.fromStart(ev.pid)) {
+      // Without any WPUCreateSocketHandle traced so far, an unknown handle proves nothing by itself.
+      if (coverage.fromStart(ev.pid) && ctx.model.seen.has('upret:WPUCreateSocketHandle')) {
         return {
           finding: {
             message: `${what} names ${h}, which is not a live switch handle: WPUCreateSocketHandle never returned it in process ${ev.pid}`,
