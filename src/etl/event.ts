@@ -1,7 +1,8 @@
 /**
- * The event object the reader produces. Cheap fields are plain properties; values that cost an
- * allocation (BigInt timestamps, GUID strings of activity ids, extended item views, payload
- * view) are computed on first access from the record bytes the event keeps a reference to.
+ * The event object the reader produces. Values every consumer needs are plain properties; the
+ * rest (BigInt timestamps and keyword, activity id strings, extended item views, the payload
+ * view, rarely used header fields) are read from the record bytes on access, so the hot path
+ * allocates one small object per event.
  */
 import {formatGuid, isZeroGuid} from './guid.js'
 import type {Clock} from './logfile.js'
@@ -9,100 +10,139 @@ import type {TlEventMeta, TlProviderMeta} from './tracelogging.js'
 import type {EtlEvent, EtlExtendedItem, EtlRecordKind} from './types.js'
 
 export class EtlEventRecord implements EtlEvent {
-  kind: EtlRecordKind
-  headerType: number
-  size: number
-  providerGuid: string
-  providerName: string | undefined
-  eventName: string | undefined
-  id: number
-  version: number
-  channel: number
-  level: number
-  opcode: number
-  task: number
-  keyword: bigint
-  flags: number
-  eventProperty: number
-  hookId: number
-  pid: number
-  tid: number
-  cpu: number
-  pointerSize: number
-  kernelTime: number
-  userTime: number
-  tsNs: number
-  offset: number
-  bufferOffset: number
-  posInBuffer: number
-  userDataLength: number
-  fields: Record<string, unknown> | undefined
-  fieldsError: string | undefined
-  tl: TlEventMeta | undefined
-  tlProvider: TlProviderMeta | undefined
-  sequence: number | undefined
-  /** @internal record bytes */
-  private readonly _b: Uint8Array
-  /** @internal */
-  private readonly _lo: number
-  /** @internal */
-  private readonly _hi: number
-  /** @internal */
-  private readonly _clock: Clock
-  /** @internal */
-  private _ext: EtlExtendedItem[] | undefined | null = null
+  declare kind: EtlRecordKind
+  declare size: number
+  declare providerGuid: string
+  declare providerName: string | undefined
+  declare eventName: string | undefined
+  declare id: number
+  declare version: number
+  declare level: number
+  declare opcode: number
+  declare pid: number
+  declare tid: number
+  declare cpu: number
+  declare pointerSize: number
+  declare tsNs: number
+  declare offset: number
+  declare bufferOffset: number
+  declare userDataLength: number
+  declare fields: Record<string, unknown> | undefined
+  declare fieldsError: string | undefined
+  declare tl: TlEventMeta | undefined
+  declare tlProvider: TlProviderMeta | undefined
+  /** @internal record bytes (the decoded buffer) and position */
+  declare private readonly _b: Uint8Array
+  declare private readonly _pos: number
+  declare private readonly _lo: number
+  declare private readonly _hi: number
+  declare private readonly _clock: Clock
 
-  constructor(
-    kind: EtlRecordKind,
-    headerType: number,
-    size: number,
-    b: Uint8Array,
-    pos: number,
-    udStart: number,
-    lo: number,
-    hi: number,
-    clock: Clock,
-    tsNs: number,
-    cpu: number,
-    offset: number,
-    bufferOffset: number,
-  ) {
+  constructor(kind: EtlRecordKind, size: number, b: Uint8Array, pos: number, lo: number, hi: number, clock: Clock, tsNs: number, cpu: number, offset: number, bufferOffset: number) {
     this.kind = kind
-    this.headerType = headerType
     this.size = size
     this.providerGuid = ''
     this.providerName = undefined
     this.eventName = undefined
     this.id = 0
     this.version = 0
-    this.channel = 0
     this.level = 0
     this.opcode = 0
-    this.task = 0
-    this.keyword = 0n
-    this.flags = 0
-    this.eventProperty = 0
-    this.hookId = 0
     this.pid = 0xffffffff
     this.tid = 0xffffffff
     this.cpu = cpu
     this.pointerSize = 8
-    this.kernelTime = 0
-    this.userTime = 0
     this.tsNs = tsNs
     this.offset = offset
     this.bufferOffset = bufferOffset
-    this.posInBuffer = pos
-    this.userDataLength = pos + size - udStart
+    this.userDataLength = 0
     this.fields = undefined
     this.fieldsError = undefined
     this.tl = undefined
     this.tlProvider = undefined
-    this.sequence = undefined
     this._b = b
+    this._pos = pos
     this._lo = lo
     this._hi = hi
     this._clock = clock
+  }
+
+  private u16(o: number): number {
+    const p = this._pos + o
+    return this._b[p] | (this._b[p + 1] << 8)
+  }
+
+  private u32(o: number): number {
+    const p = this._pos + o
+    const b = this._b
+    return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
+  }
+
+  get posInBuffer(): number {
+    return this._pos
+  }
+
+  get headerType(): number {
+    return this._b[this._pos + 2]
+  }
+
+  get flags(): number {
+    return this.kind === 'event-header' ? this.u16(4) : this.kind === 'wpp' ? this.u16(6) : 0
+  }
+
+  get eventProperty(): number {
+    return this.kind === 'event-header' ? this.u16(6) : 0
+  }
+
+  get channel(): number {
+    return this.kind === 'event-header' ? this._b[this._pos + 43] : 0
+  }
+
+  get task(): number {
+    return this.kind === 'event-header' ? this.u16(46) : 0
+  }
+
+  get keyword(): bigint {
+    if (this.kind !== 'event-header') return 0n
+    const lo = this.u32(48)
+    const hi = this.u32(52)
+    return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo)
+  }
+
+  get hookId(): number {
+    return this.kind === 'system' || this.kind === 'compact' || this.kind === 'perfinfo' ? this.u16(6) : 0
+  }
+
+  get kernelTime(): number {
+    switch (this.kind) {
+      case 'event-header':
+        return this.u32(56)
+      case 'system':
+        return this.u32(24)
+      case 'full':
+      case 'instance':
+        return this.u32(40)
+      default:
+        return 0
+    }
+  }
+
+  get userTime(): number {
+    switch (this.kind) {
+      case 'event-header':
+        return this.u32(60)
+      case 'system':
+        return this.u32(28)
+      case 'full':
+      case 'instance':
+        return this.u32(44)
+      default:
+        return 0
+    }
+  }
+
+  get sequence(): number | undefined {
+    return this.kind === 'wpp' && this.u16(6) & 1 && this.size >= 12 ? this.u32(8) : undefined
   }
 
   get timestampRaw(): bigint {
@@ -117,31 +157,28 @@ export class EtlEventRecord implements EtlEvent {
 
   get activityId(): string | undefined {
     if (this.kind !== 'event-header') return undefined
-    const p = this.posInBuffer + 64
+    const p = this._pos + 64
     return isZeroGuid(this._b, p) ? undefined : formatGuid(this._b, p)
   }
 
   get extended(): EtlExtendedItem[] | undefined {
-    if (this._ext !== null) return this._ext
     const b = this._b
-    const pos = this.posInBuffer
-    let ext: EtlExtendedItem[] | undefined
-    if (this.kind === 'event-header' && this.flags & 1) {
-      ext = []
-      const end = pos + this.size
-      let q = pos + 0x50
-      let linkage = 1
-      while (linkage & 1 && q + 8 <= end) {
-        const itemSize = b[q] | (b[q + 1] << 8)
-        const type = b[q + 2] | (b[q + 3] << 8)
-        linkage = b[q + 4] | (b[q + 5] << 8)
-        const dataSize = b[q + 6] | (b[q + 7] << 8)
-        if (itemSize < 8 || q + itemSize > end || 8 + dataSize > itemSize) break
-        ext.push({type, data: b.subarray(q + 8, q + 8 + dataSize)})
-        q += itemSize
-      }
-    } else if (this.kind === 'instance') ext = [{type: 0x0004, data: b.subarray(pos + 0x30, pos + 0x48)}]
-    this._ext = ext
+    const pos = this._pos
+    if (this.kind === 'instance') return [{type: 0x0004, data: b.subarray(pos + 0x30, pos + 0x48)}]
+    if (this.kind !== 'event-header' || (this.u16(4) & 1) === 0) return undefined
+    const ext: EtlExtendedItem[] = []
+    const end = pos + this.size
+    let q = pos + 0x50
+    let linkage = 1
+    while (linkage & 1 && q + 8 <= end) {
+      const itemSize = b[q] | (b[q + 1] << 8)
+      const type = b[q + 2] | (b[q + 3] << 8)
+      linkage = b[q + 4] | (b[q + 5] << 8)
+      const dataSize = b[q + 6] | (b[q + 7] << 8)
+      if (itemSize < 8 || q + itemSize > end || 8 + dataSize > itemSize) break
+      ext.push({type, data: b.subarray(q + 8, q + 8 + dataSize)})
+      q += itemSize
+    }
     return ext
   }
 
@@ -154,12 +191,12 @@ export class EtlEventRecord implements EtlEvent {
 
   /** The user data (a view into the buffer; copy it to keep it past the batch). */
   get payloadBytes(): Uint8Array {
-    const end = this.posInBuffer + this.size
+    const end = this._pos + this.size
     return this._b.subarray(end - this.userDataLength, end)
   }
 
   /** The whole record (header, extended items, user data), a view into the buffer. */
   get recordBytes(): Uint8Array {
-    return this._b.subarray(this.posInBuffer, this.posInBuffer + this.size)
+    return this._b.subarray(this._pos, this._pos + this.size)
   }
 }

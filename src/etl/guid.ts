@@ -53,6 +53,8 @@ interface CacheNode {
 export class GuidCache {
   private readonly map = new Map<number, CacheNode[]>()
   private size = 0
+  private la = -1
+  private last: CacheNode = {b: 0, c: 0, d: 0, s: ''}
   constructor(private readonly limit = 65536) {}
 
   get(b: Uint8Array, dv: DataView, off: number): string {
@@ -60,11 +62,17 @@ export class GuidCache {
     const x = dv.getUint32(off + 4, true)
     const y = dv.getUint32(off + 8, true)
     const z = dv.getUint32(off + 12, true)
+    const l = this.last
+    if (a === this.la && l.b === x && l.c === y && l.d === z) return l.s
     let bucket = this.map.get(a)
     if (bucket !== undefined) {
       for (let i = 0; i < bucket.length; i++) {
         const n = bucket[i]
-        if (n.b === x && n.c === y && n.d === z) return n.s
+        if (n.b === x && n.c === y && n.d === z) {
+          this.la = a
+          this.last = n
+          return n.s
+        }
       }
     }
     const s = formatGuid(b, off)

@@ -64,6 +64,8 @@ interface Cursor {
   lastHi: number
   /** Payload dropped to respect the memory budget; reload before advancing. */
   evicted: boolean
+  /** Int32 view of the payload (when 4-aligned in memory), for word-wise metadata compares. */
+  w: Int32Array | undefined
   /** Read-ahead of the next buffers. */
   pfq: Array<{info: BufferInfo; p: Promise<Buffer>}>
 }
@@ -115,9 +117,6 @@ export class EtlReader {
   private liveBytes = 0
   private prefetchDepth = 1
   private liveBuffers = 0
-  private kwLo = 0
-  private kwHi = 0
-  private kwBig = 0n
 
   constructor(
     readonly file: string,
@@ -397,16 +396,6 @@ export class EtlReader {
 
   // ------------------------------------------------------------------ record parsing (§4, §5, §9)
 
-  private keyword(dv: DataView, p: number): bigint {
-    const lo = dv.getUint32(p, true)
-    const hi = dv.getUint32(p + 4, true)
-    if (lo === this.kwLo && hi === this.kwHi) return this.kwBig
-    this.kwLo = lo
-    this.kwHi = hi
-    this.kwBig = hi === 0 && lo === 0 ? 0n : dv.getBigUint64(p, true)
-    return this.kwBig
-  }
-
   private fileOffset(c: Cursor, pos: number): number {
     return c.base >= 0 ? c.base + pos : c.info!.offset
   }
@@ -566,27 +555,20 @@ export class EtlReader {
     const delta = clock.delta(lo, hi)
     c.key = delta
     const rel = clock.relNs(delta)
-    const ev = new EtlEventRecord(kind, ht, size, b, pos, recEnd, lo, hi, clock, rel ?? Number(clock.absNsBig(BigInt(hi) * 4294967296n + BigInt(lo)) - clock.baseNs), c.info!.proc, this.fileOffset(c, pos), c.info!.offset)
+    const ev = new EtlEventRecord(kind, size, b, pos, lo, hi, clock, rel ?? Number(clock.absNsBig(BigInt(hi) * 4294967296n + BigInt(lo)) - clock.baseNs), c.info!.proc, this.fileOffset(c, pos), c.info!.offset)
     ev.pointerSize = ptr
     let udStart = recEnd
     switch (kind) {
       case 'event-header': {
         const flags = dv.getUint16(pos + 4, true)
-        ev.flags = flags
-        ev.eventProperty = dv.getUint16(pos + 6, true)
         ev.tid = dv.getUint32(pos + 8, true)
         ev.pid = dv.getUint32(pos + 12, true)
         ev.providerGuid = this.guids.get(b, dv, pos + 24)
         ev.id = dv.getUint16(pos + 40, true)
         ev.version = b[pos + 42]
         const channel = b[pos + 43]
-        ev.channel = channel
         ev.level = b[pos + 44]
         ev.opcode = b[pos + 45]
-        ev.task = dv.getUint16(pos + 46, true)
-        ev.keyword = this.keyword(dv, pos + 48)
-        ev.kernelTime = dv.getUint32(pos + 56, true)
-        ev.userTime = dv.getUint32(pos + 60, true)
         let q = pos + 0x50
         let schemaOff = -1
         let schemaLen = 0
@@ -639,7 +621,6 @@ export class EtlReader {
       case 'perfinfo': {
         let v = dv.getUint16(pos, true)
         const hookId = dv.getUint16(pos + 6, true)
-        ev.hookId = hookId
         ev.opcode = b[pos + 6]
         ev.providerGuid = kernelGroupGuid(hookId)
         ev.providerName = kernelGroupName(hookId)
@@ -648,11 +629,7 @@ export class EtlReader {
         else {
           ev.tid = dv.getUint32(pos + 8, true)
           ev.pid = dv.getUint32(pos + 12, true)
-          if (kind === 'system') {
-            ev.kernelTime = dv.getUint32(pos + 24, true)
-            ev.userTime = dv.getUint32(pos + 28, true)
-            hdr = 0x20
-          } else hdr = 0x18
+          hdr = kind === 'system' ? 0x20 : 0x18
         }
         // PEBS index / PMC counters extensions (§4.4).
         if (v & 0x8700) {
@@ -677,15 +654,12 @@ export class EtlReader {
         ev.tid = dv.getUint32(pos + 8, true)
         ev.pid = dv.getUint32(pos + 12, true)
         ev.providerGuid = this.guids.get(b, dv, pos + 24)
-        ev.kernelTime = dv.getUint32(pos + 40, true)
-        ev.userTime = dv.getUint32(pos + 44, true)
         udStart = pos + (kind === 'full' ? 0x30 : 0x48)
         break
       }
       case 'wpp': {
         ev.id = dv.getUint16(pos + 4, true)
         const of = dv.getUint16(pos + 6, true)
-        ev.flags = of
         let q = pos + 8
         const need = (of & 1 ? 4 : 0) + (of & 2 ? 16 : of & 4 ? 4 : 0) + (of & 8 ? 8 : 0) + (of & 0x20 ? 8 : 0)
         if (q + need > recEnd) {
@@ -694,10 +668,7 @@ export class EtlReader {
           ev.providerGuid = ZERO_GUID
           break
         }
-        if (of & 1) {
-          ev.sequence = dv.getUint32(q, true)
-          q += 4
-        }
+        if (of & 1) q += 4
         if (of & 2) {
           ev.providerGuid = this.guids.get(b, dv, q)
           q += 16
@@ -746,7 +717,7 @@ export class EtlReader {
       if (pl < 3 || udStart + pl + 4 > recEnd) return udStart
       const el = dv.getUint16(udStart + pl, true)
       if (el < 4 || udStart + pl + el > recEnd) return udStart
-      const probe = this.tl.event(b, udStart + pl, el, dv)
+      const probe = this.tl.event(b, udStart + pl, el, c.w)
       if (probe.error !== undefined) return udStart
       traitsOff = udStart
       traitsLen = pl
@@ -755,7 +726,7 @@ export class EtlReader {
       ps = udStart + pl + el
     }
     this.stats.traceLoggingEvents++
-    const meta = this.tl.event(b, schemaOff, schemaLen, dv)
+    const meta = this.tl.event(b, schemaOff, schemaLen, c.w)
     ev.tl = meta
     ev.eventName = meta.name
     if (meta.error !== undefined && !this.reportedMeta.has(meta)) {
@@ -763,7 +734,7 @@ export class EtlReader {
       this.diag(this.fileOffset(c, schemaOff + (meta.errorAt ?? 0)), `TraceLogging event metadata: ${meta.error}`, 'a well-formed EVENT_SCHEMA_TL blob (§9.2)')
     }
     if (traitsOff >= 0) {
-      const pm = this.tl.provider(b, traitsOff, traitsLen, dv)
+      const pm = this.tl.provider(b, traitsOff, traitsLen, c.w)
       ev.tlProvider = pm
       ev.providerName = pm.name
       if (pm.error !== undefined && !this.reportedMeta.has(pm)) {
@@ -810,6 +781,7 @@ export class EtlReader {
     c.payload = r.payload
     c.end = r.end
     c.dv = new DataView(c.payload.buffer, c.payload.byteOffset, c.payload.length)
+    c.w = (c.payload.byteOffset & 3) === 0 ? new Int32Array(c.payload.buffer, c.payload.byteOffset, c.payload.length >>> 2) : undefined
     c.pos = 0
     c.base = info.compressed ? -1 : info.offset + WMI_BUFFER_HEADER_SIZE
     c.evicted = false
@@ -825,6 +797,7 @@ export class EtlReader {
     }
     c.payload = undefined
     c.dv = undefined
+    c.w = undefined
   }
 
   /** Moves the cursor to its next record, loading buffers as needed; false when exhausted. */
@@ -852,6 +825,7 @@ export class EtlReader {
     c.payload = r.payload
     c.end = r.end
     c.dv = new DataView(c.payload.buffer, c.payload.byteOffset, c.payload.length)
+    c.w = (c.payload.byteOffset & 3) === 0 ? new Int32Array(c.payload.buffer, c.payload.byteOffset, c.payload.length >>> 2) : undefined
     c.pos = pos
     c.evicted = false
     this.liveBytes += c.payload.length
@@ -876,6 +850,7 @@ export class EtlReader {
       lastHi: 0,
       evicted: false,
       pfq: [],
+      w: undefined,
     })
     if (this.opts.order === 'file') return [mk(this.index.slice())]
     const byProc = new Map<number, BufferInfo[]>()

@@ -329,18 +329,39 @@ function sampleKey(b: Uint8Array, off: number, len: number): number {
   return h >>> 0
 }
 
-/** Full comparison of a cached copy `a` with b[off, off+len), a word at a time. */
-function sameBytes(a: Uint8Array, adv: DataView, b: Uint8Array, bdv: DataView, off: number, len: number): boolean {
+/**
+ * Full comparison of a cached copy with b[off, off+len). With `w` (an Int32Array over b's
+ * memory starting at b.byteOffset) and a 4-aligned position it compares words.
+ */
+function sameBytes(e: CacheEntry<unknown>, b: Uint8Array, off: number, len: number, w: Int32Array | undefined): boolean {
+  const a = e.bytes
   if (a.length !== len) return false
   let i = 0
-  for (; i + 4 <= len; i += 4) if (adv.getUint32(i) !== bdv.getUint32(off + i)) return false
+  if (w !== undefined && (off & 3) === 0) {
+    const aw = e.words
+    const base = off >>> 2
+    const nw = len >>> 2
+    for (let k = 0; k < nw; k++) if (aw[k] !== w[base + k]) return false
+    i = nw << 2
+  }
   for (; i < len; i++) if (a[i] !== b[off + i]) return false
   return true
 }
 
+function entry<T>(bytes: Uint8Array, value: T): CacheEntry<T> {
+  const words = new Int32Array(len4(bytes.length))
+  new Uint8Array(words.buffer).set(bytes)
+  return {bytes, words, value}
+}
+
+function len4(n: number): number {
+  return (n + 3) >>> 2
+}
+
 interface CacheEntry<T> {
   bytes: Uint8Array
-  dv: DataView
+  /** The bytes as little-endian words (zero padded). */
+  words: Int32Array
   value: T
 }
 
@@ -352,14 +373,13 @@ export class TlMetadataCache {
   size = 0
   constructor(private readonly limit = 20000) {}
 
-  event(b: Uint8Array, off: number, len: number, dv?: DataView): TlEventMeta & {errorAt?: number} {
-    const bdv = dv ?? new DataView(b.buffer, b.byteOffset, b.length)
+  event(b: Uint8Array, off: number, len: number, w?: Int32Array): TlEventMeta & {errorAt?: number} {
     const h = sampleKey(b, off, len)
     let bucket = this.events.get(h)
     if (bucket !== undefined) {
       for (let i = 0; i < bucket.length; i++) {
         const e = bucket[i]
-        if (sameBytes(e.bytes, e.dv, b, bdv, off, len)) return e.value
+        if (sameBytes(e, b, off, len, w)) return e.value
       }
     }
     const value = parseEventMetadata(b, off, len)
@@ -368,21 +388,20 @@ export class TlMetadataCache {
       bucket = []
       this.events.set(h, bucket)
     }
-    bucket.push({bytes: value.bytes, dv: new DataView(value.bytes.buffer, value.bytes.byteOffset, value.bytes.length), value})
+    bucket.push(entry(value.bytes, value))
     this.size++
     return value
   }
 
-  provider(b: Uint8Array, off: number, len: number, dv?: DataView): TlProviderMeta & {errorAt?: number} {
-    const bdv = dv ?? new DataView(b.buffer, b.byteOffset, b.length)
+  provider(b: Uint8Array, off: number, len: number, w?: Int32Array): TlProviderMeta & {errorAt?: number} {
     const last = this.lastProvider
-    if (last !== undefined && sameBytes(last.bytes, last.dv, b, bdv, off, len)) return last.value
+    if (last !== undefined && sameBytes(last, b, off, len, w)) return last.value
     const h = sampleKey(b, off, len)
     let bucket = this.providers.get(h)
     if (bucket !== undefined) {
       for (let i = 0; i < bucket.length; i++) {
         const e = bucket[i]
-        if (sameBytes(e.bytes, e.dv, b, bdv, off, len)) {
+        if (sameBytes(e, b, off, len, w)) {
           this.lastProvider = e
           return e.value
         }
@@ -394,7 +413,7 @@ export class TlMetadataCache {
       bucket = []
       this.providers.set(h, bucket)
     }
-    const e = {bytes: value.bytes, dv: new DataView(value.bytes.buffer, value.bytes.byteOffset, value.bytes.length), value}
+    const e = entry(value.bytes, value)
     bucket.push(e)
     this.lastProvider = e
     this.size++

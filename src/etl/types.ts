@@ -36,7 +36,7 @@ export interface EtlExtendedItem {
 export interface EtlEvent {
   kind: EtlRecordKind
   /** Byte 2 of the record (HeaderType), e.g. 0x13 for EVENT_HEADER64. */
-  headerType: number
+  readonly headerType: number
   /** Total record size from its header (bytes, before 8-byte alignment). */
   size: number
   /**
@@ -51,16 +51,16 @@ export interface EtlEvent {
   /** EventDescriptor.Id (EVENT_HEADER), MessageNumber (WPP), else 0. */
   id: number
   version: number
-  channel: number
+  readonly channel: number
   level: number
   opcode: number
-  task: number
-  keyword: bigint
+  readonly task: number
+  readonly keyword: bigint
   /** On-disk EVENT_HEADER Flags (0x1 EXTENDED_INFO …); 0 for other kinds. */
-  flags: number
-  eventProperty: number
+  readonly flags: number
+  readonly eventProperty: number
   /** Group<<8 | Type for system/compact/perfinfo records, else 0. */
-  hookId: number
+  readonly hookId: number
   /** 0xFFFFFFFF when the header carries none (PERFINFO). */
   pid: number
   tid: number
@@ -68,8 +68,8 @@ export interface EtlEvent {
   cpu: number
   /** 4 or 8: pointer size of pointer-typed payload fields. */
   pointerSize: number
-  kernelTime: number
-  userTime: number
+  readonly kernelTime: number
+  readonly userTime: number
   /** Raw timestamp from the record header in the session clock. */
   readonly timestampRaw: bigint
   /** Absolute time, nanoseconds since 1970-01-01T00:00:00Z. */
@@ -87,7 +87,7 @@ export interface EtlEvent {
   /** File offset of the buffer holding the record. */
   bufferOffset: number
   /** Position of the record in its buffer's (decompressed) payload. */
-  posInBuffer: number
+  readonly posInBuffer: number
   readonly activityId: string | undefined
   readonly relatedActivityId: string | undefined
   /** Extended data items (views into the buffer), computed on first access. */
@@ -109,7 +109,7 @@ export interface EtlEvent {
   /** TraceLogging provider metadata (shared, cached). */
   tlProvider: TlProviderMeta | undefined
   /** WPP sequence number, if present. */
-  sequence: number | undefined
+  readonly sequence: number | undefined
   /** User data bytes: a view into the buffer (copy to keep). */
   readonly payloadBytes: Uint8Array
   /** The whole record: a view into the buffer (copy to keep). */
