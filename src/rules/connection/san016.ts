@@ -142,7 +142,8 @@ export const SAN016: RuleModule = {
           return
         }
         if (k.closeCall) return
-        fail(k, {connect: call.ev, result: step.ev, code: err ?? -1, how: 'WSPConnect return'})
+        if (err === undefined) return ctx.inconclusive('failed WSPConnect without Errno')
+        fail(k, {connect: call.ev, result: step.ev, code: err, how: 'WSPConnect return'})
       },
       'ret:WSPEnumNetworkEvents': (step) => {
         const k = step.sock

@@ -106,7 +106,7 @@ export const SAN018: RuleModule = {
           if (step.created || err !== E.WSAEWOULDBLOCK) {
             const last = lastAccept.get(k)
             ctx.report({
-              message: `WSPAccept on ${k.s} without FD_ACCEPT reported by WSPEnumNetworkEvents ${last ? `since the last successful WSPAccept at ${formatOffset(last.ts)}` : 'since the socket started listening'} (it returned ${step.created ? 'a new socket' : errorName(err)})`,
+              message: `WSPAccept on ${k.s} without FD_ACCEPT reported by WSPEnumNetworkEvents ${last ? `since the last successful WSPAccept at ${formatOffset(last.ts)}` : 'since the socket started listening'} (it returned ${step.created ? step.created.s : errorName(err)})`,
               sock: k,
               evidence: [['last accept', last], ['accept', call], ['return', step.ev]],
             })

@@ -76,7 +76,7 @@ ruleTester(
         build: (b) => (listener(b), acceptCall(b, {result: 0, s: '0x2c0'})),
         findings: [
           {
-            message: /^WSPAccept on 0x1a0 without FD_ACCEPT reported by WSPEnumNetworkEvents since the socket started listening \(it returned a new socket\)$/,
+            message: /^WSPAccept on 0x1a0 without FD_ACCEPT reported by WSPEnumNetworkEvents since the socket started listening \(it returned 0x2c0\)$/,
             severity: 'warning',
           },
         ],
