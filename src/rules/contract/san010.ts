@@ -9,6 +9,8 @@ import {Coverage, createdHandle, merge, when} from './common.js'
 const JUDGED = ['WPUQuerySocketHandleContext', 'WPUCloseSocketHandle', 'WPUCompleteOverlappedRequest']
 /** Errors with which the switch rejects a handle it did not create. */
 const REJECTS = new Set([ERROR_CODES.WSAEINVAL, ERROR_CODES.WSAENOTSOCK])
+/** Most verdicts held for their upcall's return. */
+const WAITING_MAX = 1024
 
 interface Verdict {
   finding?: Omit<FindingInput, 'evidence'> & {evidence: Array<[string, Ev | undefined]>}
@@ -130,8 +132,14 @@ export const SAN010: RuleModule = {
         const v = judge(step, h)
         if (!v) return ctx.checked()
         if (v.finding) ctx.checked()
-        if (step.up) waiting.set(step.up, v)
-        else settle({ev: step.ev}, v, undefined)
+        if (!step.up) return settle({ev: step.ev}, v, undefined)
+        waiting.set(step.up, v)
+        // Upcall returns may not be traced: judge the oldest without its return rather than hold them all.
+        if (waiting.size > WAITING_MAX) {
+          const [rec, old] = waiting.entries().next().value!
+          waiting.delete(rec)
+          settle(rec, old, undefined)
+        }
       },
       'upret:*': (step) => {
         const rec = step.up
