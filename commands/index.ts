@@ -2,6 +2,8 @@ import Analyze from './analyze.js'
 import BaselineCreate from './baseline/create.js'
 import BaselinePrune from './baseline/prune.js'
 import Diff from './diff.js'
+import Export from './export.js'
+import Report from './report.js'
 import Rules from './rules.js'
 import Stats from './stats.js'
 import Timeline from './timeline.js'
@@ -11,6 +13,8 @@ export const COMMANDS = {
   'baseline:create': BaselineCreate,
   'baseline:prune': BaselinePrune,
   diff: Diff,
+  export: Export,
+  report: Report,
   rules: Rules,
   stats: Stats,
   timeline: Timeline,
