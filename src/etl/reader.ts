@@ -12,9 +12,10 @@ import {GuidCache} from './guid.js'
 import {EtlEventRecord} from './event.js'
 import {kernelGroupGuid, kernelGroupName} from './kernel.js'
 import {Clock, emptyHeader, parseLogfileHeader} from './logfile.js'
-import {TlMetadataCache, decodeTlPayload} from './tracelogging.js'
+import * as tlDecode from './tracelogging.js'
+import {TlMetadataCache} from './tracelogging.js'
 import {RECORD_KINDS, type EtlDiagnostic, type EtlEvent, type EtlFileHeader, type EtlOptions, type EtlRecordKind, type EtlStats} from './types.js'
-import {COMPRESSION_FORMAT_LZNT1, COMPRESSION_FORMAT_XPRESS, COMPRESSION_FORMAT_XPRESS_HUFF, decompress} from './xpress.js'
+import {COMPRESSION_FORMAT_LZNT1, COMPRESSION_FORMAT_XPRESS, COMPRESSION_FORMAT_XPRESS_HUFF, decompress, type DecompressResult} from './xpress.js'
 
 export const WMI_BUFFER_HEADER_SIZE = 72
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
@@ -372,7 +373,12 @@ export class EtlReader {
     const H = WMI_BUFFER_HEADER_SIZE
     if (!info.compressed) return {payload: src, end: src.length}
     const declared = info.end - H
-    let r = decompress(this.compressionFormat, src, declared)
+    let r: DecompressResult
+    try {
+      r = decompress(this.compressionFormat, src, declared)
+    } catch (e) {
+      r = {out: new Uint8Array(0), produced: 0, consumed: 0, error: `internal error: ${e instanceof Error ? e.message : String(e)}`}
+    }
     if (r.error && !this.header.present) {
       // Without a header we don't know the format: try the other XPRESS variant.
       const alt = decompress(this.compressionFormat === COMPRESSION_FORMAT_XPRESS ? COMPRESSION_FORMAT_XPRESS_HUFF : COMPRESSION_FORMAT_XPRESS, src, declared)
@@ -516,7 +522,16 @@ export class EtlReader {
       c.pos = pos + ((size + 7) & ~7)
       this.stats.records++
       this.stats.recordsByKind[kind]++
-      return this.buildEvent(c, b, dv, pos, size, kind, ht, ptr)
+      try {
+        return this.buildEvent(c, b, dv, pos, size, kind, ht, ptr)
+      } catch (e) {
+        // Every read above is bounds-checked; this is a safety net so that bad data can never
+        // throw out of the iteration.
+        this.stats.records--
+        this.stats.recordsByKind[kind]--
+        this.skipRest(c, pos, `internal error while decoding a ${kind} record: ${e instanceof Error ? e.message : String(e)}`, 'a decodable record')
+        return undefined
+      }
     }
   }
 
@@ -745,13 +760,14 @@ export class EtlReader {
     if (this.decodeTl) {
       if (meta.error !== undefined) ev.fieldsError = `metadata: ${meta.error}`
       else {
-        const r = decodeTlPayload(meta, b, dv, ps, recEnd, ptr)
-        ev.fields = r.fields
-        if (r.error !== undefined) {
-          ev.fieldsError = r.error
-          this.diag(this.fileOffset(c, ps + r.consumed), `TraceLogging payload of "${meta.name}": ${r.error}`, `a payload matching the event metadata (${recEnd - ps} bytes)`)
-        } else if (ps + r.consumed !== recEnd) {
-          this.diag(this.fileOffset(c, ps + r.consumed), `TraceLogging payload of "${meta.name}" has ${recEnd - ps - r.consumed} bytes after its last field`, 'the payload to end with the last field')
+        ev.fields = tlDecode.decodeTlFields(meta, b, dv, ps, recEnd, ptr)
+        const consumed = tlDecode.lastConsumed
+        const error = tlDecode.lastError
+        if (error !== undefined) {
+          ev.fieldsError = error
+          this.diag(this.fileOffset(c, ps + consumed), `TraceLogging payload of "${meta.name}": ${error}`, `a payload matching the event metadata (${recEnd - ps} bytes)`)
+        } else if (ps + consumed !== recEnd) {
+          this.diag(this.fileOffset(c, ps + consumed), `TraceLogging payload of "${meta.name}" has ${recEnd - ps - consumed} bytes after its last field`, 'the payload to end with the last field')
         }
       }
     }

@@ -825,6 +825,16 @@ export function decodeTlPayload(
   end: number,
   pointerSize: number,
 ): TlDecodeResult {
+  const fields = decodeTlFields(meta, b, dv, start, end, pointerSize)
+  return {fields, consumed: lastConsumed, error: lastError}
+}
+
+/** Bytes consumed and error of the last {@link decodeTlFields} call. */
+export let lastConsumed = 0
+export let lastError: string | undefined
+
+/** Allocation-light form of {@link decodeTlPayload}: details in lastConsumed / lastError. */
+export function decodeTlFields(meta: TlEventMeta, b: Uint8Array, dv: DataView, start: number, end: number, pointerSize: number): Record<string, unknown> {
   B = b
   DV = dv
   P = start
@@ -851,10 +861,11 @@ export function decodeTlPayload(
     }
     if (P < END) fields.__remainder = copyBytes(b, P, END)
   }
-  const consumed = P - start
+  lastConsumed = P - start
+  lastError = error
   B = EMPTY
   DV = EMPTY_DV
-  return {fields, consumed, error}
+  return fields
 }
 
 const EMPTY = new Uint8Array(0)
