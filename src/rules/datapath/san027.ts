@@ -141,6 +141,16 @@ export const SAN027: RuleModule = {
           })
         }
       },
+      'ret:*': (step) => {
+        // A descriptor issued again: its previous instance will never be released any more.
+        const k = step.created
+        if (!k) return
+        for (const [old, snap] of atClose) {
+          if (old.pid !== k.pid || old.s !== k.s || old === k) continue
+          atClose.delete(old)
+          for (const op of snap.ops) if (!op.upcall && !reported.has(op)) ctx.inconclusive('socket closed but not released in the trace: abort notification not judged')
+        }
+      },
       'up:WPUQueueApc': (step) => {
         const names = [str(step.ev.f.Overlapped), str(step.ev.f.Context)].filter((x): x is string => x !== undefined && x !== '0x0')
         const op = names.map((n) => step.proc.ops.get(n)).find((o) => o !== undefined)

@@ -249,12 +249,16 @@ export const SAN040: RuleModule = {
       })
     }
 
-    const closeConn = (c: Conn, ev: Ev): void => {
-      c.closed ??= ev
+    const forget = (step: Step): void => {
+      const c = step.sock && conns.get(step.sock)
+      if (!c) return
+      c.closed ??= step.ev
       if (!c.judged) {
         c.judged = true
         ctx.checked()
       }
+      conns.delete(c.sock)
+      unpaired.delete(c)
     }
 
     const handlers: RuleListener = {
@@ -312,17 +316,10 @@ export const SAN040: RuleModule = {
         const to = str(step.ev.f.New)
         if (c && to && BROKEN_STATE.test(to)) failure(c, step.ev, `the provider moved the connection to ${to}${str(step.ev.f.Reason) ? ` (${str(step.ev.f.Reason)})` : ''}`)
       },
-      'call:WSPCloseSocket': (step) => {
-        const c = step.sock && conns.get(step.sock)
-        if (c) closeConn(c, step.ev)
-      },
-      'up:WPUCloseSocketHandle': (step) => {
-        const c = step.sock && conns.get(step.sock)
-        if (!c) return
-        closeConn(c, step.ev)
-        conns.delete(c.sock)
-        unpaired.delete(c)
-      },
+      // Once the switch closes the socket (or the provider releases it) its negotiation is over;
+      // a paired peer keeps its own reference for the two-sided check.
+      'call:WSPCloseSocket': (step) => forget(step),
+      'up:WPUCloseSocketHandle': (step) => forget(step),
       end: () => {
         const last = ctx.model.lastTs
         for (const c of conns.values()) {

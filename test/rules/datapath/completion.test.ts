@@ -465,6 +465,14 @@ ruleTester(
         },
       },
       {
+        name: 'a final poll in a trace without OpDone events',
+        build: (b) => {
+          connected(b)
+          b.post(P, T, 'WSPRecv', '0x2a0', '0x7041', 4096, {hEvent: '0x1f1'})
+          gor(b, '0x7041', 1, 0, 512)
+        },
+      },
+      {
         name: 'receives flushed with success and 0 bytes inside WSPDuplicateSocket',
         build: (b) => {
           connected(b)

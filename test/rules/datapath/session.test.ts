@@ -207,6 +207,18 @@ ruleTester(
         },
       },
       {
+        name: 'two-sided: a reset after the peer closed is not a negotiation failure',
+        build: (b) => {
+          handshake(b)
+          prepare(b, SV, '0x2c0')
+          prepare(b, CL, '0x2a0')
+          exchange(b)
+          b.close(CL, T, '0x2a0', '0x3c4')
+          b.post(SV, T, 'WSPRecv', '0x2c0', '0x7044', 4096)
+          b.complete(SV, CB, '0x3cc', '0x7044', 0, WSAECONNRESET)
+        },
+      },
+      {
         name: 'a failure after the negotiation window, even before data',
         build: (b) => {
           b.connect(P, T, '0x2a0', '0x3c4', '10.0.0.2:80')
