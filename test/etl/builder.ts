@@ -171,6 +171,9 @@ export function tlRecord(opts: Omit<EventRecordDef, 'provider' | 'ext'> & {provi
 }
 
 export interface FileDef {
+  /** 8 (SYSTEM64 header record, default) or 4 (SYSTEM32, 32-bit layout). */
+  pointerSize?: number
+  cpuSpeedMHz?: number
   bufferSize?: number
   startTime?: bigint
   perfFreq?: bigint
@@ -203,7 +206,7 @@ function bufferHeader(size: number, used: number, seq: number, cpu: number, type
 }
 
 export function headerRecord(def: FileDef): Uint8Array {
-  const ptr = 8
+  const ptr = def.pointerSize ?? 8
   const p = new Bytes()
     .u32(def.bufferSize ?? 4096)
     .raw([10, 0, 1, 5])
@@ -217,9 +220,9 @@ export function headerRecord(def: FileDef): Uint8Array {
     .u32(1)
     .u32(ptr)
     .u32(0)
-    .u32(3000)
-    .u64(0n)
-    .u64(0n)
+    .u32(def.cpuSpeedMHz ?? 3000)
+  if (ptr === 8) p.u64(0n).u64(0n)
+  else p.u32(0).u32(0)
   // TIME_ZONE_INFORMATION (172) + padding (4)
   p.i32(0).raw(new Uint8Array(64)).raw(new Uint8Array(16)).i32(0).raw(new Uint8Array(64)).raw(new Uint8Array(16)).i32(0).u32(0)
   p.u64(0n) // BootTime
@@ -232,7 +235,7 @@ export function headerRecord(def: FileDef): Uint8Array {
   const payload = p.bytes()
   return new Bytes()
     .u16(2)
-    .u8(0x02)
+    .u8(ptr === 8 ? 0x02 : 0x01)
     .u8(0xc0)
     .u16(0x20 + payload.length)
     .u8(0)
