@@ -6,6 +6,7 @@ import {UsageError} from './util/errors.js'
 export interface ThresholdInfo {
   flag: string
   default: string
+  /** What the threshold bounds; prefixed by rule when rules use it for different things. */
   description: string
   rules: string[]
 }
@@ -16,8 +17,13 @@ export function thresholdFlags(rules: readonly RuleModule[] = RULES): Map<string
   for (const r of rules) {
     for (const t of Object.values(r.meta.thresholds)) {
       const cur = out.get(t.flag)
-      if (cur) cur.rules.push(r.meta.id)
-      else out.set(t.flag, {flag: t.flag, default: t.default, description: t.description, rules: [r.meta.id]})
+      if (!cur) out.set(t.flag, {flag: t.flag, default: t.default, description: t.description, rules: [r.meta.id]})
+      else {
+        if (!cur.description.includes(t.description)) {
+          cur.description = `${cur.rules.length === 1 && !cur.description.startsWith('SAN') ? `${cur.rules[0]}: ` : ''}${cur.description}; ${r.meta.id}: ${t.description}`
+        }
+        cur.rules.push(r.meta.id)
+      }
     }
   }
   return out

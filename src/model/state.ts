@@ -428,7 +428,7 @@ export class Model {
         if (!op) return
         step.op = op
         const final = (rc !== undefined && rc !== 0) || (err !== undefined && err !== E.WSA_IO_INCOMPLETE)
-        if (final) this.complete(p, ev, 'gor', rc !== undefined && rc !== 0 ? 0 : err, num(ev.f.BytesOut), step)
+        if (final) this.complete(p, ev, 'gor', rc !== undefined && rc !== 0 ? 0 : err, num(ev.f.BytesOut), step, ov)
         return
       }
       default:
@@ -469,7 +469,9 @@ export class Model {
         if (ok) k.evSelect = {mask: num(call.ev.f.NetworkEvents), hEvent: call.ev.f.EventHandle, call: call.ev}
         break
       case 'WSPConnect':
-        if (k.state === 'CLOSING' || k.state === 'CLOSED' || k.state === 'RELEASED') break
+        // Only a first connect moves the socket; a connect on a connecting or connected
+        // socket (WSAEALREADY, WSAEISCONN) leaves its state alone.
+        if (call.before !== 'CREATED' && call.before !== 'BOUND' && call.before !== 'UNKNOWN') break
         if (ok) k.state = 'CONNECTED'
         else if (err === E.WSAEWOULDBLOCK) k.state = 'CONNECTING'
         else k.state = 'CONNECT_FAILED'
@@ -580,6 +582,8 @@ export class Model {
           k.release ??= ev
           if (k.state === 'CLOSED') k.state = 'RELEASED'
           this.forgetDoneOps(p, k)
+          // RDMA memory exposed by a released socket is gone with it.
+          for (const r of p.rdmaRegs) if (r.sock === k) p.rdmaRegs.delete(r)
         }
         break
       default:
@@ -620,8 +624,9 @@ export class Model {
     }
   }
 
-  private complete(p: Proc, ev: Ev, how: 'upcall' | 'gor' | 'opDone', status: number | undefined, bytes: number | undefined, step: Step): void {
-    const ov = str(ev.f.Overlapped)
+  private complete(p: Proc, ev: Ev, how: 'upcall' | 'gor' | 'opDone', status: number | undefined, bytes: number | undefined, step: Step, overlapped?: string): void {
+    // A poll's return names no OVERLAPPED: the caller passes the one of the paired call.
+    const ov = overlapped ?? str(ev.f.Overlapped)
     if (ov === undefined) return
     const op = p.ops.get(ov)
     if (!op) return

@@ -87,7 +87,8 @@ export class TraceBuilder {
   connect(pid: number, tid: number, s: string, handle: string, addr: string, opts: {hEvent?: string; connectMs?: number; resolveMs?: number} = {}): void {
     const hEvent = opts.hEvent ?? '0x1f0'
     this.socket(pid, tid, s, handle)
-    this.callRet(pid, tid, 'WSPBind', {Socket: s, Addr: '10.0.0.1:0'})
+    // The switch binds the SAN socket to the application socket's own address: fully qualified.
+    this.callRet(pid, tid, 'WSPBind', {Socket: s, Addr: `10.0.0.1:${49152 + (Number(BigInt(s) % 16000n))}`})
     this.callRet(pid, tid, 'WSPEventSelect', {Socket: s, EventHandle: hEvent, NetworkEvents: FD_CONNECT})
     this.callRet(pid, tid, 'WSPConnect', {Socket: s, Addr: addr}, -1, WSAEWOULDBLOCK, opts.connectMs ?? 0.3)
     this.wait(opts.resolveMs ?? 2)

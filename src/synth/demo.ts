@@ -48,18 +48,18 @@ function client(): TraceBuilder {
   // Connection 0x2b8: the switch forwards the application's blocking connect as blocking.
   b.at(1200)
   b.socket(pid, 81, '0x2b8', '0x3d0')
-  b.callRet(pid, 81, 'WSPBind', {Socket: '0x2b8', Addr: '10.0.0.1:0'})
+  b.callRet(pid, 81, 'WSPBind', {Socket: '0x2b8', Addr: '10.0.0.1:50312'})
   b.callRet(pid, 81, 'WSPConnect', {Socket: '0x2b8', Addr: '10.0.0.3:1433'}, 0, 0, 2400)
   b.register(pid, 81, '0x2b8', '0x5200000', 16384, '0x9003')
-  b.post(pid, 81, 'WSPSend', '0x2b8', '0x7ffd2000', 256, {buf: '0x5200000'})
-  b.wait(0.1)
-  b.complete(pid, 90, '0x3d0', '0x7ffd2000', 256)
   // A blocking receive the application then cancels: the switch wrongly forwards the cancel.
   b.post(pid, 81, 'WSPRecv', '0x2b8', '0x7ffd2040', 4096, {buf: '0x5200000'})
+  b.post(pid, 81, 'WSPSend', '0x2b8', '0x7ffd2000', 256, {buf: '0x5201000'})
+  b.wait(0.1)
+  b.complete(pid, 90, '0x3d0', '0x7ffd2000', 256)
   b.wait(800)
   b.callRet(pid, 82, 'WSPCancelBlockingCall', {}, -1, 10045)
   b.wait(5)
-  b.callRet(pid, 81, 'WSPDeregisterMemory', {Socket: '0x2b8', MemHandle: '0x9003'})
+  // The receive still owns its buffer: the switch leaves the registration to the close.
   const seq = b.call(pid, 81, 'WSPCloseSocket', {Socket: '0x2b8'})
   b.wait(0.2)
   b.complete(pid, 90, '0x3d0', '0x7ffd2040', 0, WSA_OPERATION_ABORTED)
@@ -113,6 +113,8 @@ function server(): TraceBuilder {
   b.close(pid, 15, '0x1d0', '0x418', {release: false})
   b.at(9000)
   b.close(pid, 12, '0x1a0', '0x400')
+  b.wait(10)
+  b.callRet(pid, 12, 'WSPCleanup', {})
   return b
 }
 
@@ -124,6 +126,9 @@ function rdmaApp(): TraceBuilder {
   b.startup(pid, 300)
   b.connect(pid, 300, '0x300', '0x500', '10.0.0.9:5001', {hEvent: '0x5f0'})
   b.register(pid, 300, '0x300', '0x7000000', 1 << 20, '0xb001')
+  b.register(pid, 300, '0x300', '0x7200000', 65536, '0xb002')
+  // The switch keeps a receive posted for its session messages.
+  b.post(pid, 300, 'WSPRecv', '0x300', '0x7ffd3100', 4096, {hEvent: '0x5f0', buf: '0x7200000'})
   // A switch-buffered send the application cancels: completed at once with a failure (healthy).
   b.at(400)
   b.emit(pid, 301, 'AppRequest', {provider: 'WSD.SwitchShim', AppReqId: 20, AppSocket: '0x120', Kind: 'send', Blocking: true, BufAddr: '0x10000', BufLen: 200})
@@ -148,6 +153,7 @@ function rdmaApp(): TraceBuilder {
   const seq = b.call(pid, 300, 'WSPCloseSocket', {Socket: '0x300'})
   b.wait(0.5)
   b.complete(pid, 302, '0x500', '0x7ffd3000', 0, WSA_OPERATION_ABORTED)
+  b.complete(pid, 302, '0x500', '0x7ffd3100', 0, WSA_OPERATION_ABORTED)
   b.ret(pid, 300, 'WSPCloseSocket', seq, 0, 0, {Socket: '0x300'})
   b.wait(0.2)
   b.upcall(pid, 302, 'WPUCloseSocketHandle', {SwitchSocket: '0x500'})

@@ -1,5 +1,6 @@
 /** Runs the built CLI out of process, as a user or a CI job does. */
 import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 export const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -25,3 +26,13 @@ export function cli(args: string[], opts: {env?: Record<string, string | undefin
     else child.stdin.end()
   })
 }
+
+/** 1-based line of the first demo-trace event whose JSON text contains every fragment. */
+export function demoLine(...fragments: string[]): number {
+  const lines = readFileSync(`${root}/fixtures/demo/demo.jsonl`, 'utf8').split('\n')
+  const i = lines.findIndex((l) => fragments.every((f) => l.includes(f)))
+  if (i < 0) throw new Error(`no demo event with ${fragments.join(', ')}`)
+  return i + 1
+}
+
+export const demoEventCount = (): number => readFileSync(`${root}/fixtures/demo/demo.jsonl`, 'utf8').trim().split('\n').length

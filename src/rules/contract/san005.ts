@@ -71,7 +71,7 @@ export const SAN005: RuleModule = {
         if (fn === 'WSPGetOverlappedResult' && step.op) {
           // The operation's own error is reported through WSPGetOverlappedResult.
           const opList = ALLOWED[step.op.fn]
-          if (opList?.codes.has(err) || err === E.WSA_OPERATION_ABORTED || step.op.done?.status === err) return
+          if (opList?.codes.has(err) || err === E.WSA_OPERATION_ABORTED || (step.op.done?.ev !== ev && step.op.done?.status === err)) return
         }
         const severity = severityFor(list.conf)
         ctx.report({

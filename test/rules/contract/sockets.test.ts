@@ -547,7 +547,7 @@ ruleTester(
       {
         name: 'a connecting socket bound to port 0 or to the wildcard address',
         build: (b) => {
-          b.connect(P, T, '0x2a0', '0x3c4', '10.0.0.2:80')
+          companionConnect(b, '0x2a0', '0x3c4', '10.0.0.1:0')
           companionConnect(b, '0x2b0', '0x3c8', '0.0.0.0:50002')
           companionConnect(b, '0x2c0', '0x3cc', '0.0.0.0:0')
           companionConnect(b, '0x2d0', '0x3d0', '[::]:50003')
