@@ -125,7 +125,7 @@ export class EtlReader {
   ) {
     this.maxBuffer = opts.maxBufferSize ?? DEFAULT_MAX_BUFFER
     this.budget = opts.memoryBudget ?? 256 * 1024 * 1024
-    this.batchSize = Math.max(1, opts.batchSize ?? 4096)
+    this.batchSize = Math.max(1, opts.batchSize ?? 1024)
     this.decodeTl = opts.decodeTraceLogging !== false
   }
 

@@ -77,11 +77,24 @@ function int(v: unknown): unknown {
   return v
 }
 
+// Handle values repeat (sockets, events, overlapped structures): cache their strings.
+const handleCache = new Map<number, string>()
+
+function hexOf(v: number): string {
+  let s = handleCache.get(v)
+  if (s === undefined) {
+    if (handleCache.size >= 65536) handleCache.clear()
+    s = '0x' + v.toString(16)
+    handleCache.set(v, s)
+  }
+  return s
+}
+
 function handle(v: unknown, f: TlField | undefined): unknown {
   if (typeof v === 'bigint') return '0x' + BigInt.asUintN(64, v).toString(16)
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) return v
-    if (v >= 0) return '0x' + v.toString(16)
+    if (v >= 0) return hexOf(v)
     // Signed producer types: reinterpret at their width.
     const w = f && (f.inType === TL_IN.Int8 ? 8 : f.inType === TL_IN.Int16 ? 16 : f.inType === TL_IN.Int32 ? 32 : 64)
     return '0x' + BigInt.asUintN(w ?? 64, BigInt(v)).toString(16)
@@ -191,15 +204,34 @@ function applyPlan(plan: Plan, src: Record<string, unknown>, out: Record<string,
   return out
 }
 
-const plans = new WeakMap<TlEventMeta, Plan>()
-function planFor(meta: TlEventMeta): Plan {
-  let p = plans.get(meta)
+interface TopPlan {
+  /** Top-level fields except envelope names. */
+  entries: Plan
+  kinds: Array<SanFieldKind | undefined>
+  /** Compiled `{pid, tid, cpu, provider, event, ...fields}` literal (null: build by keys). */
+  make: ((v: unknown[]) => Record<string, unknown>) | null
+}
+
+function planFor(meta: TlEventMeta): TopPlan {
+  let p = meta._plan as TopPlan | undefined
   if (!p) {
-    p = buildPlan(meta.fields, 0, meta.fields.length)
-    plans.set(meta, p)
+    const entries = buildPlan(meta.fields, 0, meta.fields.length).filter((e) => !ENVELOPE.has(e.name))
+    const keys = ['pid', 'tid', 'cpu', 'provider', 'event', ...entries.map((e) => e.name)]
+    let make: TopPlan['make'] = null
+    if (!keys.includes('__proto__') && keys.length <= 200) {
+      try {
+        make = new Function('v', `return {${keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ')}}`) as TopPlan['make']
+      } catch {
+        make = null
+      }
+    }
+    p = {entries, kinds: entries.map((e) => SAN_FIELD_KINDS[e.name]), make}
+    meta._plan = p
   }
   return p
 }
+
+const VALS: unknown[] = []
 
 // ------------------------------------------------------------------------------ mapper
 
@@ -237,15 +269,31 @@ export class SanMapper {
       this.stats.unmapped++
       return undefined
     }
-    if (ev.fieldsError !== undefined) this.stats.payloadErrors++
-    const record: Record<string, unknown> = {pid: ev.pid, tid: ev.tid, cpu: ev.cpu, provider, event: ev.eventName}
     const plan = planFor(meta)
     const src = ev.fields
-    for (let i = 0; i < plan.length; i++) {
-      const e = plan[i]
-      if (ENVELOPE.has(e.name) || !(e.key in src)) continue
-      const kind = SAN_FIELD_KINDS[e.name]
-      record[e.name] = convert(kind, src[e.key], e.field, e.members)
+    const entries = plan.entries
+    let record: Record<string, unknown>
+    if (ev.fieldsError === undefined && plan.make !== null) {
+      // All fields decoded: one object literal of a fixed shape per event kind.
+      const v = VALS
+      v[0] = ev.pid
+      v[1] = ev.tid
+      v[2] = ev.cpu
+      v[3] = provider
+      v[4] = ev.eventName
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]
+        v[5 + i] = convert(plan.kinds[i], src[e.key], e.field, e.members)
+      }
+      record = plan.make(v)
+    } else {
+      if (ev.fieldsError !== undefined) this.stats.payloadErrors++
+      record = {pid: ev.pid, tid: ev.tid, cpu: ev.cpu, provider, event: ev.eventName}
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]
+        if (!(e.key in src)) continue
+        record[e.name] = convert(plan.kinds[i], src[e.key], e.field, e.members)
+      }
     }
     this.stats.mapped++
     return {record, tsAbsNs: ev.tsAbsNs, offset: ev.offset}

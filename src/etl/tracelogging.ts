@@ -100,6 +100,12 @@ export interface TlEventMeta {
   bytes: Uint8Array
   /** Set when the blob is malformed; `fields` then holds what parsed. */
   error: string | undefined
+  /** @internal compiled object factories per member group (decoder cache) */
+  _factories?: Array<((v: unknown[]) => Record<string, unknown>) | null | undefined>
+  /** @internal per-consumer compiled plans (e.g. the SAN mapping) */
+  _plan?: unknown
+  /** @internal compiled decoder for metadata whose fields are all scalars */
+  _scalar?: ((rv: (inType: number, outType: number) => unknown) => Record<string, unknown>) | null
 }
 
 export interface TlProviderTrait {
@@ -160,7 +166,7 @@ function readTags(b: Uint8Array, pos: number, end: number): [number, number] | u
  */
 export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlEventMeta & {errorAt?: number} {
   const bytes = copyBytes(b, off, off + len)
-  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, tagBytes: 1, fields: [], bytes, error: undefined}
+  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, tagBytes: 1, fields: [], bytes, error: undefined, _factories: undefined, _plan: undefined, _scalar: undefined, errorAt: undefined}
   const fail = (msg: string, at: number): TlEventMeta & {errorAt?: number} => {
     meta.error = msg
     meta.errorAt = at
@@ -528,15 +534,19 @@ function utf16(s: number, e: number): string {
 }
 
 function ansi(s: number, e: number, utf8Out: boolean): string {
-  let ascii = true
   let h = 0x811c9dc5
-  const short = e - s <= INTERN_MAX
+  let or = 0
   for (let i = s; i < e; i++) {
     const c = B[i]
-    if (c >= 0x80) ascii = false
+    or |= c
     h = Math.imul(h ^ c, 0x01000193)
-    if (!short && !ascii) break
   }
+  return ansiHashed(s, e, h, or < 0x80, utf8Out)
+}
+
+/** ANSI string of B[s, e) whose FNV hash and ASCII-ness the caller computed while scanning. */
+function ansiHashed(s: number, e: number, h: number, ascii: boolean, utf8Out: boolean): string {
+  const short = e - s <= INTERN_MAX
   const kind = utf8Out ? 3 : 2
   let r = 0
   if (short) {
@@ -578,6 +588,63 @@ function need(n: number): void {
 function readValue(inType: number, outType: number): unknown {
   let v: unknown
   switch (inType) {
+    case 10:
+    case 21:
+    case 17: {
+      need(8)
+      const lo = DV.getUint32(P, true)
+      const hi = DV.getUint32(P + 4, true)
+      v = hi < 0x200000 ? hi * 4294967296 + lo : DV.getBigUint64(P, true)
+      P += 8
+      return v
+    }
+    case 8:
+    case 20:
+      need(4)
+      v = DV.getUint32(P, true)
+      P += 4
+      return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
+    case 13: {
+      need(4)
+      const x = DV.getInt32(P, true)
+      P += 4
+      return x === 0 ? false : x === 1 ? true : x
+    }
+    case 2: {
+      // NUL-terminated 8-bit string: scan, hash and check ASCII in one pass
+      let i = P
+      let h = 0x811c9dc5
+      let or = 0
+      while (i < END) {
+        const c = B[i]
+        if (c === 0) break
+        or |= c
+        h = Math.imul(h ^ c, 0x01000193)
+        i++
+      }
+      if (i >= END) {
+        if (P >= END) throw OVERRUN
+        v = ansiHashed(P, END, h, or < 0x80, isUtf8Out(outType))
+        P = END
+      } else {
+        v = ansiHashed(P, i, h, or < 0x80, isUtf8Out(outType))
+        P = i + 1
+      }
+      return v
+    }
+    case 7:
+      need(4)
+      v = DV.getInt32(P, true)
+      P += 4
+      return v
+    case 9: {
+      need(8)
+      const lo = DV.getUint32(P, true)
+      const hi = DV.getInt32(P + 4, true)
+      v = hi > -0x200000 && hi < 0x200000 ? hi * 4294967296 + lo : DV.getBigInt64(P, true)
+      P += 8
+      return v
+    }
     case 1: {
       // UnicodeString: NUL-terminated UTF-16LE (a missing terminator ends at the payload end)
       let i = P
@@ -592,98 +659,25 @@ function readValue(inType: number, outType: number): unknown {
       }
       return v
     }
-    case 2: {
-      let i = P
-      while (i < END && B[i] !== 0) i++
-      if (i >= END) {
-        if (P >= END) throw OVERRUN
-        v = ansi(P, END, isUtf8Out(outType))
-        P = END
-      } else {
-        v = ansi(P, i, isUtf8Out(outType))
-        P = i + 1
-      }
-      return v
-    }
-    case 3:
-      need(1)
-      v = DV.getInt8(P)
-      P += 1
-      return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
     case 4:
       need(1)
       v = B[P]
       P += 1
       return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
-    case 5:
-      need(2)
-      v = DV.getInt16(P, true)
-      P += 2
-      return v
+    case 3:
+      need(1)
+      v = DV.getInt8(P)
+      P += 1
+      return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
     case 6:
       need(2)
       v = DV.getUint16(P, true)
       P += 2
       return v
-    case 7:
-      need(4)
-      v = DV.getInt32(P, true)
-      P += 4
-      return v
-    case 8:
-    case 20:
-      need(4)
-      v = DV.getUint32(P, true)
-      P += 4
-      return outType === 3 && (v === 0 || v === 1) ? v === 1 : v
-    case 9: {
-      need(8)
-      const lo = DV.getUint32(P, true)
-      const hi = DV.getInt32(P + 4, true)
-      v = hi > -0x200000 && hi < 0x200000 ? hi * 4294967296 + lo : DV.getBigInt64(P, true)
-      P += 8
-      return v
-    }
-    case 10:
-    case 21:
-    case 17: {
-      need(8)
-      const lo = DV.getUint32(P, true)
-      const hi = DV.getUint32(P + 4, true)
-      v = hi < 0x200000 ? hi * 4294967296 + lo : DV.getBigUint64(P, true)
-      P += 8
-      return v
-    }
-    case 11:
-      need(4)
-      v = DV.getFloat32(P, true)
-      P += 4
-      return v
-    case 12:
-      need(8)
-      v = DV.getFloat64(P, true)
-      P += 8
-      return v
-    case 13: {
-      need(4)
-      const x = DV.getInt32(P, true)
-      P += 4
-      return x === 0 ? false : x === 1 ? true : x
-    }
-    case 14:
-    case 25: {
+    case 5:
       need(2)
-      const n = B[P] | (B[P + 1] << 8)
+      v = DV.getInt16(P, true)
       P += 2
-      need(n)
-      v = copyBytes(B, P, P + n)
-      P += n
-      return v
-    }
-    case 15:
-      need(16)
-      v = formatGuid(B, P)
-      P += 16
       return v
     case 16:
       if (PTR === 4) {
@@ -697,6 +691,50 @@ function readValue(inType: number, outType: number): unknown {
         v = hi < 0x200000 ? hi * 4294967296 + lo : DV.getBigUint64(P, true)
         P += 8
       }
+      return v
+    case 15:
+      need(16)
+      v = formatGuid(B, P)
+      P += 16
+      return v
+    case 22: {
+      need(2)
+      const n = B[P] | (B[P + 1] << 8)
+      P += 2
+      need(n)
+      v = utf16(P, P + n)
+      P += n
+      return v
+    }
+    case 23: {
+      need(2)
+      const n = B[P] | (B[P + 1] << 8)
+      P += 2
+      need(n)
+      v = ansi(P, P + n, isUtf8Out(outType))
+      P += n
+      return v
+    }
+
+    case 14:
+    case 25: {
+      need(2)
+      const n = B[P] | (B[P + 1] << 8)
+      P += 2
+      need(n)
+      v = copyBytes(B, P, P + n)
+      P += n
+      return v
+    }
+    case 12:
+      need(8)
+      v = DV.getFloat64(P, true)
+      P += 8
+      return v
+    case 11:
+      need(4)
+      v = DV.getFloat32(P, true)
+      P += 4
       return v
     case 18: {
       need(16)
@@ -718,24 +756,6 @@ function readValue(inType: number, outType: number): unknown {
       const n = 8 + 4 * B[P + 1]
       need(n)
       v = formatSid(B, P)
-      P += n
-      return v
-    }
-    case 22: {
-      need(2)
-      const n = B[P] | (B[P + 1] << 8)
-      P += 2
-      need(n)
-      v = utf16(P, P + n)
-      P += n
-      return v
-    }
-    case 23: {
-      need(2)
-      const n = B[P] | (B[P + 1] << 8)
-      P += 2
-      need(n)
-      v = ansi(P, P + n, isUtf8Out(outType))
       P += n
       return v
     }
@@ -845,7 +865,9 @@ export function decodeTlFields(meta: TlEventMeta, b: Uint8Array, dv: DataView, s
   let fields: Record<string, unknown> | undefined
   let error: string | undefined
   try {
-    fields = decodeFast(meta, meta.fields, 0, meta.fields.length, 0)
+    let sc = meta._scalar
+    if (sc === undefined) sc = meta._scalar = compileScalar(meta)
+    fields = sc !== null ? sc(readValue) : decodeFast(meta, meta.fields, 0, meta.fields.length, 0)
   } catch (e) {
     // Slow path for the error case: decode again building objects field by field, so what
     // decoded before the problem is kept.
@@ -876,7 +898,6 @@ const EMPTY_DV = new DataView(EMPTY.buffer)
 // every event of a kind gets objects of one shape without per-property keyed stores.
 
 type Factory = (v: unknown[]) => Record<string, unknown>
-const factories = new WeakMap<TlEventMeta, Array<Factory | null | undefined>>()
 const VALS: unknown[][] = []
 
 function compileFactory(keys: string[]): Factory | null {
@@ -889,11 +910,27 @@ function compileFactory(keys: string[]): Factory | null {
   }
 }
 
+/**
+ * For metadata whose fields are all scalars (the common case), one compiled function reads the
+ * values in order straight into an object literal: `rv => ({"a": rv(8, 0), "b": rv(2, 35)})`.
+ */
+function compileScalar(meta: TlEventMeta): ((rv: (inType: number, outType: number) => unknown) => Record<string, unknown>) | null {
+  const f = meta.fields
+  if (f.length === 0 || f.length > 200) return null
+  for (const x of f) if (x.arity !== 0 || x.inType === 24 || x.key === '__proto__') return null
+  try {
+    const body = f.map((x) => `${JSON.stringify(x.key)}: rv(${x.inType}, ${x.outType})`).join(', ')
+    return new Function('rv', `return {${body}}`) as (rv: (inType: number, outType: number) => unknown) => Record<string, unknown>
+  } catch {
+    return null
+  }
+}
+
 function factoryFor(meta: TlEventMeta, fields: TlField[], i0: number, iEnd: number): Factory | null {
-  let arr = factories.get(meta)
+  let arr = meta._factories
   if (arr === undefined) {
     arr = []
-    factories.set(meta, arr)
+    meta._factories = arr
   }
   let f = arr[i0]
   if (f === undefined) {

@@ -196,7 +196,7 @@ export interface EtlStats {
 
 export interface EtlOptions {
   onDiagnostic?(d: EtlDiagnostic): void
-  /** Events per yielded batch (default 4096). */
+  /** Events per yielded batch (default 1024: small batches keep the garbage collector young). */
   batchSize?: number
   /** 'time' (default): k-way merge of per-CPU buffers; 'file': buffers in file order. */
   order?: 'time' | 'file'
