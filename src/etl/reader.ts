@@ -144,6 +144,7 @@ export class EtlReader {
   }
 
   private async readAt(pos: number, len: number, into?: Buffer): Promise<Buffer> {
+    if (!this.fh) throw new Error(`${this.file}: the .etl file is closed`)
     const buf = into ?? Buffer.allocUnsafe(len)
     let got = 0
     while (got < len) {
