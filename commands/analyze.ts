@@ -66,6 +66,7 @@ Exit codes: 0 no finding at or above --fail-on (and no more warnings than --max-
       thresholds: thresholdValues(flags),
       only: flags.rule,
       cancelImpliesAbort: flags['cancel-implies-abort'] || undefined,
+      progress: true,
       baseline: flags.baseline ? {baseline: readBaseline(flags.baseline), file: flags.baseline} : undefined,
     })
     const shown = flags.quiet ? errorsOnly(report) : report

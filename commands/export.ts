@@ -27,6 +27,7 @@ export default class Export extends BaseCommand {
       files: argv as string[],
       config: loadConfig(flags.config),
       thresholds: thresholdValues(flags),
+      progress: true,
       observe: (step) => w.observe(step),
       onEnd(m) {
         model = m

@@ -22,7 +22,7 @@ export default class Report extends BaseCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Report)
     const files = argv.length ? (argv as string[]) : [demoTracePath()]
-    const data = await buildReportData({files, config: loadConfig(flags.config), thresholds: thresholdValues(flags)})
+    const data = await buildReportData({files, config: loadConfig(flags.config), thresholds: thresholdValues(flags), progress: true})
     const html = renderHtml(data)
     writeFileSync(flags.output, html)
     process.stderr.write(`wrote ${flags.output} (${(html.length / 1024).toFixed(0)} KiB): ${data.findings.length} findings, ${data.lanes.length} sockets\n`)

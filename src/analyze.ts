@@ -10,6 +10,7 @@ import {applyBaseline, type Baseline, type BaselineOutcome} from './baseline.js'
 import {assignFingerprints} from './fingerprint.js'
 import {resolveThresholds, type ResolvedThreshold} from './thresholds.js'
 import {UsageError} from './util/errors.js'
+import {shouldShowProgress, startProgress} from './cli/progress.js'
 import {VERSION} from './version.js'
 
 export type FailOn = Severity | 'never'
@@ -30,6 +31,8 @@ export interface AnalyzeOptions {
   observe?: (step: Step) => void
   /** Called once with the final model, after the rules finished (statistics, report views). */
   onEnd?: (model: Model) => void
+  /** Show a progress line on stderr when the input is large and stderr a terminal. */
+  progress?: boolean
   /** Report only findings this baseline does not allow. */
   baseline?: {baseline: Baseline; file?: string}
 }
@@ -88,7 +91,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     },
     ctx.timebase,
   )
-  for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)
+  const total = opts.progress ? shouldShowProgress(opts.files) : undefined
+  const stop = total ? startProgress(total, {bytes: () => ctx.progress.bytes, events: () => engine.model.events}) : undefined
+  try {
+    for await (const batch of readTraces(opts.files, ctx)) engine.feed(batch)
+  } finally {
+    stop?.()
+  }
   const {findings: all, statuses: run} = engine.finish()
   opts.onEnd?.(engine.model)
   assignFingerprints(all)

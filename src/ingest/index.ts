@@ -14,6 +14,8 @@ export interface IngestContext {
   timebase: TimeBase
   /** When set, SPI events whose ProviderId is not listed are skipped (counted). */
   sanProviders?: Set<string>
+  /** Bytes of the input files read so far (for the progress display). */
+  progress: {bytes: number}
 }
 
 let sharedValidator: EventValidator | undefined
@@ -26,6 +28,7 @@ export function createIngestContext(opts: {strict?: boolean; sanProviders?: stri
     validator: sharedValidator,
     timebase: new TimeBase(),
     sanProviders: opts.sanProviders ? new Set(opts.sanProviders.map((p) => p.toLowerCase())) : undefined,
+    progress: {bytes: 0},
   }
 }
 

@@ -58,8 +58,10 @@ export async function sniff(path: string): Promise<{gzip: boolean; first?: strin
   }
 }
 
-function openStream(path: string, gzip: boolean): Readable {
+function openStream(path: string, gzip: boolean, ctx?: IngestContext): Readable {
   const raw: Readable = path === '-' ? process.stdin : createReadStream(path, {highWaterMark: 1 << 20})
+  // Bytes read from the file (compressed bytes for gzip) feed the progress display.
+  if (ctx) raw.on('data', (c: Buffer | string) => (ctx.progress.bytes += c.length))
   return gzip ? raw.pipe(createGunzip()) : raw
 }
 
@@ -68,7 +70,7 @@ export async function* readJsonLines(path: string, display: string, gzip: boolea
   const b = new EventBuilder(display, ctx)
   const ro = new Reorderer()
   let sawContent = false
-  const stream = openStream(path, gzip)
+  const stream = openStream(path, gzip, ctx)
   try {
     for await (const group of lines(stream)) {
       for (const [text, line] of group) {
@@ -127,7 +129,7 @@ function headerStart(header: unknown, file: string, line?: number): bigint | und
 /** Reads a JSON document (array of events, or {header, events}) and yields its events in time order. */
 export async function* readJsonDocument(path: string, display: string, gzip: boolean, ctx: IngestContext): AsyncGenerator<Ev[]> {
   const chunks: Buffer[] = []
-  for await (const c of openStream(path, gzip)) chunks.push(c as Buffer)
+  for await (const c of openStream(path, gzip, ctx)) chunks.push(c as Buffer)
   const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '')
   const b = new EventBuilder(display, ctx)
   const ro = new Reorderer()
