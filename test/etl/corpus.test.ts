@@ -239,6 +239,15 @@ describe.skipIf(!dir)('ETL corpus', () => {
           if (!ok) missing.push(l.slice(0, 120))
         }
         expect(missing).toEqual([])
+        // COUNT lines of events the decoder can name (TraceLogging provider/event names).
+        const named = new Map<string, number>()
+        for (const e of r.events) if (e.providerName && e.eventName) named.set(`${e.providerName}/${e.eventName}`, (named.get(`${e.providerName}/${e.eventName}`) ?? 0) + 1)
+        const counts = readFileSync(join(dir!, `${name}.baseline.txt`), 'utf8')
+          .split('\n')
+          .map((l) => /^COUNT (.+):(\d+)$/.exec(l.trim()))
+          .filter((m): m is RegExpExecArray => m !== null && named.has(m[1]))
+        for (const m of counts) expect([m[1], named.get(m[1])]).toEqual([m[1], Number(m[2])])
+        if (name === 'perfview_primitive-types') expect(counts.map((m) => m[1])).toEqual(['solar_system/PrimitiveTypesTest'])
       })
     }
   })
