@@ -4,6 +4,7 @@ import type {Ev} from '../model/event.js'
 import {InputError} from '../util/errors.js'
 import {TimeBase} from './build.js'
 import {Diagnostics} from './diagnostics.js'
+import {readEtl} from './etl.js'
 import {readJsonDocument, readJsonLines, sniff} from './json.js'
 import {mergeByTime} from './order.js'
 import {EventValidator} from './validate.js'
@@ -42,7 +43,7 @@ export async function checkInput(path: string): Promise<void> {
     const code = (e as NodeJS.ErrnoException).code
     throw new InputError(path, code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read (${code})`)
   }
-  if (st.isDirectory()) throw new InputError(path, 'is a directory: give trace files (.jsonl, .ndjson, .json, optionally .gz)')
+  if (st.isDirectory()) throw new InputError(path, 'is a directory: give trace files (.etl, .jsonl, .ndjson, .json, optionally .gz)')
   if (!st.isFile()) throw new InputError(path, 'not a regular file')
 }
 
@@ -53,6 +54,10 @@ export async function* readTrace(path: string, ctx: IngestContext): AsyncGenerat
   const lower = path.toLowerCase()
   if (path === '-') {
     yield* readJsonLines(path, display, false, ctx)
+    return
+  }
+  if (lower.endsWith('.etl')) {
+    yield* readEtl(path, display, ctx)
     return
   }
   const {gzip, first} = await sniff(path)
@@ -77,7 +82,7 @@ export async function* readTrace(path: string, ctx: IngestContext): AsyncGenerat
     return
   }
   if (first === undefined) throw new InputError(display, 'the file is empty: expected JSON Lines events or a JSON trace document')
-  throw new InputError(display, `not a trace santrace can read: expected JSON Lines or a JSON document, found '${first}' at the start`, {offset: 0})
+  throw new InputError(display, `not a trace santrace can read: expected .etl (by its extension), JSON Lines or a JSON document, found '${first}' at the start`, {offset: 0})
 }
 
 async function firstLineIsObject(path: string): Promise<boolean> {
