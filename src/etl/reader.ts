@@ -20,6 +20,7 @@ import {COMPRESSION_FORMAT_LZNT1, COMPRESSION_FORMAT_XPRESS, COMPRESSION_FORMAT_
 export const WMI_BUFFER_HEADER_SIZE = 72
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 const MAX_DIAG_SAMPLE = 100
+const CHUNK_SIZE = 4 << 20
 
 export const BUFFER_FLAG_EVENTS_LOST = 0x0002
 export const BUFFER_FLAG_BUFFER_LOST = 0x0004
@@ -117,6 +118,8 @@ export class EtlReader {
   private compressionFormat = COMPRESSION_FORMAT_XPRESS
   private liveBytes = 0
   private prefetchDepth = 1
+  private chunks: Array<{start: number; end: number; p: Promise<Buffer>}> = []
+  private chunkSlots = 4
   private liveBuffers = 0
 
   constructor(
@@ -366,7 +369,36 @@ export class EtlReader {
     const H = WMI_BUFFER_HEADER_SIZE
     const len = info.compressed ? info.avail - H : Math.min(info.end, info.avail) - H
     if (len <= 0) return Promise.resolve(Buffer.alloc(0))
-    return this.readAt(info.offset + H, len)
+    return this.readRange(info.offset + H, len)
+  }
+
+  /**
+   * Reads file bytes through a small cache of large chunks: one 4 MiB read serves many
+   * buffers (a read call costs as much as copying ~1 MiB), and buffers come back as views.
+   * At most `chunkSlots` chunks are cached (LRU); events keep their chunk alive while referenced.
+   */
+  private readRange(pos: number, len: number): Promise<Buffer> {
+    const chunks = this.chunks
+    for (let i = chunks.length - 1; i >= 0; i--) {
+      const ch = chunks[i]
+      if (pos >= ch.start && pos + len <= ch.end) {
+        if (i !== chunks.length - 1) {
+          chunks.splice(i, 1)
+          chunks.push(ch)
+        }
+        return ch.p.then((d) => d.subarray(pos - ch.start, Math.min(d.length, pos - ch.start + len)))
+      }
+    }
+    if (len >= CHUNK_SIZE >>> 1) return this.readAt(pos, len)
+    // Chunks sit on a fixed 4 MiB grid (extended to cover a buffer that straddles its end), so
+    // cursors reading nearby buffers share chunks instead of reading overlapping ones.
+    const start = Math.floor(pos / CHUNK_SIZE) * CHUNK_SIZE
+    const end = Math.min(Math.max(start + CHUNK_SIZE, pos + len), this.fileSize)
+    const ch = {start, end, p: this.readAt(start, end - start)}
+    ch.p.catch(() => undefined)
+    chunks.push(ch)
+    while (chunks.length > this.chunkSlots) chunks.shift()
+    return ch.p.then((d) => d.subarray(pos - start, Math.min(d.length, pos - start + len)))
   }
 
   /** Decompresses (if needed) what {@link readRaw} returned. */
@@ -905,6 +937,8 @@ export class EtlReader {
     const avg = this.index.length > 0 ? bytes / this.index.length : 65536
     // Read-ahead depth per CPU: up to 4 buffers, within a 64 MiB budget over all CPUs.
     this.prefetchDepth = Math.max(1, Math.min(4, Math.floor((64 << 20) / (Math.max(1, cursors.length) * avg))))
+    this.chunkSlots = Math.max(2, Math.min(16, cursors.length + 1))
+    this.chunks = []
     for (const c of cursors) {
       if (await this.advance(c)) {
         heap.push(c)
