@@ -1,6 +1,7 @@
 import Analyze from './analyze.js'
 import BaselineCreate from './baseline/create.js'
 import BaselinePrune from './baseline/prune.js'
+import Convert from './convert.js'
 import Diff from './diff.js'
 import Export from './export.js'
 import Report from './report.js'
@@ -12,6 +13,7 @@ export const COMMANDS = {
   analyze: Analyze,
   'baseline:create': BaselineCreate,
   'baseline:prune': BaselinePrune,
+  convert: Convert,
   diff: Diff,
   export: Export,
   report: Report,

@@ -131,7 +131,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   return {
     schemaVersion: 1,
     tool: {name: 'santrace', version: VERSION},
-    inputs: ctx.diag.files,
+    // Readers finish in any order; list the inputs in the order given.
+    inputs: [...ctx.diag.files].sort((a, b) => opts.files.indexOf(a.file === '<stdin>' ? '-' : a.file) - opts.files.indexOf(b.file === '<stdin>' ? '-' : b.file)),
     origin: ctx.timebase.origin !== undefined ? ctx.timebase.iso(0) : undefined,
     summary: {
       events: model.events,

@@ -107,6 +107,8 @@ export class EventBuilder {
 
   /** A record decoded from .etl: already typed, with its absolute time from the ETW header. */
   fromRecord(r: Record<string, unknown>, tsAbsNs: bigint, src: Src): Ev | undefined {
+    // ETW headers always carry a thread; 0 (the idle thread) means a trace written without one.
+    if (r.tid === 0) r.tid = undefined
     const bad = this.validator.validate({...r, ts: 0})
     if (bad) return this.fail(src, bad.pointer === '/event' ? 'unknown event' : 'invalid field', bad.message, bad.pointer)
     return this.make(r, this.timebase.rel(tsAbsNs), src)
