@@ -143,6 +143,29 @@ function byType(v: unknown, f: TlField | undefined): unknown {
   return v
 }
 
+type Conv = (v: unknown, f: TlField | undefined, members: Plan | undefined) => unknown
+
+/** Scalar fast paths (arrays and odd values go through {@link convert}). */
+const CONV: Record<string, Conv> = {
+  handle: (v, f, m) => (typeof v === 'number' && v >= 0 && Number.isInteger(v) ? hexOf(v) : convert('handle', v, f, m)),
+  id: (v, f, m) => (typeof v === 'number' ? v : convert('id', v, f, m)),
+  count: (v, f, m) => (typeof v === 'number' ? v : convert('count', v, f, m)),
+  error: (v, f, m) => (typeof v === 'number' ? v : convert('error', v, f, m)),
+  rc: (v, f, m) => convert('rc', v, f, m),
+  ints: (v, f, m) => convert('ints', v, f, m),
+  bool: (v, f, m) => (typeof v === 'boolean' ? v : convert('bool', v, f, m)),
+  text: (v) => v,
+  blob: (v, f, m) => convert('blob', v, f, m),
+  guid: (v, f, m) => convert('guid', v, f, m),
+  buffers: (v, f, m) => convert('buffers', v, f, m),
+  other: (v, f, m) => {
+    if (f !== undefined && f.inType !== TL_IN.Guid && f.inType !== TL_IN.HexInt32 && f.inType !== TL_IN.HexInt64 && f.inType !== TL_IN.Pointer && f.outType !== TL_OUT.Hex && f.outType !== TL_OUT.CodePointer) {
+      if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return v
+    }
+    return convert(undefined, v, f, m)
+  },
+}
+
 function convert(kind: SanFieldKind | undefined, v: unknown, f: TlField | undefined, members: Plan | undefined): unknown {
   switch (kind) {
     case 'handle':
@@ -208,30 +231,36 @@ interface TopPlan {
   /** Top-level fields except envelope names. */
   entries: Plan
   kinds: Array<SanFieldKind | undefined>
-  /** Compiled `{pid, tid, cpu, provider, event, ...fields}` literal (null: build by keys). */
-  make: ((v: unknown[]) => Record<string, unknown>) | null
+  convs: Conv[]
+  fields: Array<TlField | undefined>
+  members: Array<Plan | undefined>
+  /**
+   * Compiled mapper: `{pid, tid, cpu, provider, event, "F": c[i](s["F"], f[i], m[i]), …}` with
+   * named property loads, one object shape per event kind (null: build by keys).
+   */
+  make: ((ev: EtlEvent, provider: string, s: Record<string, unknown>, c: Conv[], f: Array<TlField | undefined>, m: Array<Plan | undefined>) => Record<string, unknown>) | null
 }
 
 function planFor(meta: TlEventMeta): TopPlan {
   let p = meta._plan as TopPlan | undefined
   if (!p) {
     const entries = buildPlan(meta.fields, 0, meta.fields.length).filter((e) => !ENVELOPE.has(e.name))
-    const keys = ['pid', 'tid', 'cpu', 'provider', 'event', ...entries.map((e) => e.name)]
+    const kinds = entries.map((e) => SAN_FIELD_KINDS[e.name])
     let make: TopPlan['make'] = null
-    if (!keys.includes('__proto__') && keys.length <= 200) {
+    if (!entries.some((e) => e.name === '__proto__' || e.key === '__proto__') && entries.length <= 200) {
       try {
-        make = new Function('v', `return {${keys.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(', ')}}`) as TopPlan['make']
+        const props = entries.map((e, i) => `${JSON.stringify(e.name)}: c[${i}](s[${JSON.stringify(e.key)}], f[${i}], m[${i}])`)
+        make = new Function('ev', 'provider', 's', 'c', 'f', 'm', `return {pid: ev.pid, tid: ev.tid, cpu: ev.cpu, provider: provider, event: ev.eventName${props.length ? ', ' + props.join(', ') : ''}}`) as TopPlan['make']
       } catch {
         make = null
       }
     }
-    p = {entries, kinds: entries.map((e) => SAN_FIELD_KINDS[e.name]), make}
+    p = {entries, kinds, convs: kinds.map((k) => CONV[k ?? 'other']), fields: entries.map((e) => e.field), members: entries.map((e) => e.members), make}
     meta._plan = p
   }
   return p
 }
 
-const VALS: unknown[] = []
 
 // ------------------------------------------------------------------------------ mapper
 
@@ -275,17 +304,7 @@ export class SanMapper {
     let record: Record<string, unknown>
     if (ev.fieldsError === undefined && plan.make !== null) {
       // All fields decoded: one object literal of a fixed shape per event kind.
-      const v = VALS
-      v[0] = ev.pid
-      v[1] = ev.tid
-      v[2] = ev.cpu
-      v[3] = provider
-      v[4] = ev.eventName
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i]
-        v[5 + i] = convert(plan.kinds[i], src[e.key], e.field, e.members)
-      }
-      record = plan.make(v)
+      record = plan.make(ev, provider, src, plan.convs, plan.fields, plan.members)
     } else {
       if (ev.fieldsError !== undefined) this.stats.payloadErrors++
       record = {pid: ev.pid, tid: ev.tid, cpu: ev.cpu, provider, event: ev.eventName}
