@@ -3,6 +3,7 @@ import BaselineCreate from './baseline/create.js'
 import BaselinePrune from './baseline/prune.js'
 import Convert from './convert.js'
 import Diff from './diff.js'
+import Dump from './dump.js'
 import Export from './export.js'
 import Report from './report.js'
 import Rules from './rules.js'
@@ -15,6 +16,7 @@ export const COMMANDS = {
   'baseline:prune': BaselinePrune,
   convert: Convert,
   diff: Diff,
+  dump: Dump,
   export: Export,
   report: Report,
   rules: Rules,
