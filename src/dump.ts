@@ -1,7 +1,7 @@
 /** `santrace dump FILE.etl`: the file header and every decoded event, of any provider. */
 import {openEtl, type EtlEvent, type EtlFileHeader} from './etl/index.js'
 import {formatGuid} from './etl/index.js'
-import {UsageError} from './util/errors.js'
+import {InputError, UsageError} from './util/errors.js'
 
 export interface DumpFilter {
   providers?: string[]
@@ -112,6 +112,7 @@ export async function* dumpEtl(path: string, filter: DumpFilter = {}, onDiagnost
   } finally {
     await f.close()
   }
+  if (f.stats.buffers === 0) throw new InputError(path, 'no ETW buffers could be read: not an .etl file, or it is truncated before its first buffer', {offset: 0})
 }
 
 export {formatGuid}
