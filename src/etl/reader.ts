@@ -394,11 +394,22 @@ export class EtlReader {
     // cursors reading nearby buffers share chunks instead of reading overlapping ones.
     const start = Math.floor(pos / CHUNK_SIZE) * CHUNK_SIZE
     const end = Math.min(Math.max(start + CHUNK_SIZE, pos + len), this.fileSize)
+    const ch = this.addChunk(start, end)
+    // Double buffering: start reading the next chunk of the grid now.
+    const nextStart = start + CHUNK_SIZE
+    if (nextStart >= end && nextStart < this.fileSize && !chunks.some((c) => c.start === nextStart)) {
+      this.addChunk(nextStart, Math.min(nextStart + CHUNK_SIZE, this.fileSize))
+    }
+    return ch.p.then((d) => d.subarray(pos - start, Math.min(d.length, pos - start + len)))
+  }
+
+  private addChunk(start: number, end: number): {start: number; end: number; p: Promise<Buffer>} {
+    const chunks = this.chunks
     const ch = {start, end, p: this.readAt(start, end - start)}
     ch.p.catch(() => undefined)
     chunks.push(ch)
     while (chunks.length > this.chunkSlots) chunks.shift()
-    return ch.p.then((d) => d.subarray(pos - start, Math.min(d.length, pos - start + len)))
+    return ch
   }
 
   /** Decompresses (if needed) what {@link readRaw} returned. */
@@ -937,7 +948,7 @@ export class EtlReader {
     const avg = this.index.length > 0 ? bytes / this.index.length : 65536
     // Read-ahead depth per CPU: up to 4 buffers, within a 64 MiB budget over all CPUs.
     this.prefetchDepth = Math.max(1, Math.min(4, Math.floor((64 << 20) / (Math.max(1, cursors.length) * avg))))
-    this.chunkSlots = Math.max(2, Math.min(16, cursors.length + 1))
+    this.chunkSlots = Math.max(3, Math.min(16, cursors.length + 2))
     this.chunks = []
     for (const c of cursors) {
       if (await this.advance(c)) {
