@@ -235,6 +235,32 @@ describe('hostile input', () => {
     expect(r.events.filter((e) => e.eventName === 'SIH').length).toBe(10)
   })
 
+  it('random garbage (3 MiB): terminates quickly with diagnostics, no events', async () => {
+    const g = new Uint8Array(3 << 20)
+    let x = 12345
+    for (let i = 0; i < g.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0
+      g[i] = x >>> 24
+    }
+    const t0 = Date.now()
+    const r = await run(g)
+    expect(Date.now() - t0).toBeLessThan(10_000)
+    expect(r.header.present).toBe(false)
+    expect(r.diags.length).toBeGreaterThan(0)
+    expect(r.stats.skippedBytes).toBeGreaterThan(0)
+  })
+
+  it('garbage between valid buffers of a regular file is skipped by resynchronizing', async () => {
+    const junk = new Uint8Array(BS).fill(0x5a)
+    const b = new Uint8Array(sample.length + BS)
+    b.set(sample.subarray(0, 3 * BS), 0)
+    b.set(junk, 3 * BS)
+    b.set(sample.subarray(3 * BS), 4 * BS)
+    const r = await run(b)
+    expect(r.diags.map((d) => [d.offset, d.skippedBytes])).toEqual([[3 * BS, BS]])
+    expect(r.events.filter((e) => e.kind === 'event-header').length).toBe(2 * recsPerCpu)
+  })
+
   it('missing file rejects (I/O error, not bad data)', async () => {
     await expect(openEtl(join(tmp, 'nope.etl'))).rejects.toThrow()
   })
