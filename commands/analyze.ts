@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {writeFileSync} from 'node:fs'
 import {analyze, errorsOnly, exitCodeFor, type FailOn} from '../src/analyze.js'
 import {readBaseline} from '../src/baseline.js'
+import {analyzeMany, expandInputs, groupFiles} from '../src/parallel.js'
 import {BaseCommand, writeOut} from '../src/cli/base.js'
 import {colorFlag, configFlag, thresholdFlagDefs, thresholdValues} from '../src/cli/flags.js'
 import {loadConfig} from '../src/config.js'
@@ -14,6 +15,8 @@ import {demoTracePath} from '../src/util/paths.js'
 export default class Analyze extends BaseCommand {
   static override summary = 'Check SAN SPI traces for violations of the Windows Sockets Direct contract'
   static override description = `Reads JSON Lines (.jsonl, .ndjson, optionally .gz), JSON arrays or {header, events} documents ("-" reads stdin), rebuilds every socket's timeline in time order, and runs the rules. Without a file, analyzes the bundled demo trace.
+
+Several files are one trace, merged by time (the two ends of a connection). A directory is searched recursively for traces (--include/--exclude globs), and its files, like files given with --each, are analyzed independently in worker threads (--jobs); --group keeps files that belong together in one analysis. Results are merged in input order.
 
 Formats: text (default), json, jsonl (one finding per line), sarif (GitHub code scanning), junit, github (workflow annotations; also writes $GITHUB_STEP_SUMMARY), gitlab (Code Quality). Give several --format/--output pairs to write several reports in one run.
 
@@ -42,6 +45,11 @@ Exit codes: 0 no finding at or above --fail-on (and no more warnings than --max-
     rule: Flags.string({multiple: true, delimiter: ',', description: 'run only these rules (e.g. SAN013,SAN029)'}),
     'cancel-implies-abort': Flags.boolean({description: 'treat an application cancel as the start of the abort regime (SAN036)'}),
     'no-evidence': Flags.boolean({description: 'list findings without their evidence events (text format)'}),
+    each: Flags.boolean({description: 'analyze each file on its own (the default for directories); without it, the files given are one trace merged by time'}),
+    group: Flags.string({description: 'analyze files together whose paths give the same first capture group of this regular expression (e.g. the two ends of a connection)', helpValue: 'REGEX'}),
+    jobs: Flags.integer({char: 'j', min: 1, description: 'worker threads for independent traces (default: the number of CPUs)'}),
+    include: Flags.string({multiple: true, description: 'in directories, only files matching this glob (e.g. "**/*.etl"); repeatable'}),
+    exclude: Flags.string({multiple: true, description: 'in directories, skip files matching this glob; repeatable'}),
     config: configFlag,
     color: colorFlag,
     ...thresholdFlagDefs(),
@@ -57,18 +65,20 @@ Exit codes: 0 no finding at or above --fail-on (and no more warnings than --max-
     const toStdout = formats.slice(outputs.length)
     if (toStdout.length > 1) throw new UsageError(`only one format can go to standard output (${toStdout.join(', ')}): give --output files for the others`)
 
-    const files = argv.length ? (argv as string[]) : [demoTracePath()]
+    const {files, fromDirectory} = await expandInputs(argv.length ? (argv as string[]) : [demoTracePath()], flags.include, flags.exclude)
     const config = loadConfig(flags.config)
-    const report = await analyze({
-      files,
+    const common = {
       config,
       strict: flags.strict,
       thresholds: thresholdValues(flags),
       only: flags.rule,
       cancelImpliesAbort: flags['cancel-implies-abort'] || undefined,
-      progress: true,
       baseline: flags.baseline ? {baseline: readBaseline(flags.baseline), file: flags.baseline} : undefined,
-    })
+    }
+    const independent = fromDirectory || flags.each || flags.group !== undefined
+    const report = independent
+      ? await analyzeMany({...common, groups: groupFiles(files, flags.group), jobs: flags.jobs})
+      : await analyze({...common, files, progress: true})
     const shown = flags.quiet ? errorsOnly(report) : report
     const color = useColor(flags.color)
     for (let i = 0; i < formats.length; i++) {
