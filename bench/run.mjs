@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// `npm run bench`: generates its inputs, then measures decoding and full analysis of JSON
+// Lines and .etl (events/s, MB/s, peak RSS), the RSS of a 10x larger trace, and the scaling
+// of --jobs over 8 files. Prints a table and writes bench/results.json. Not a test: numbers
+// depend on the machine. BENCH_EVENTS sets the base size (default 1,000,000 events).
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+if (!existsSync(join(root, 'dist', 'src', 'analyze.js'))) execFileSync('npm', ['run', 'build'], {cwd: root, stdio: 'inherit'})
+const {generate} = await import('../dist/src/synth/bench-gen.js')
+const {convert} = await import('../dist/src/convert.js')
+
+const work = join(root, 'bench', 'work')
+mkdirSync(work, {recursive: true})
+const base = Number(process.env.BENCH_EVENTS ?? 1_000_000)
+
+function measure(mode, files, env = {}) {
+  const out = execFileSync(process.execPath, ['--max-old-space-size=4096', join(root, 'bench', 'measure.mjs'), mode, ...files], {env: {...process.env, ...env}, encoding: 'utf8'})
+  return JSON.parse(out.trim().split('\n').pop())
+}
+
+async function input(name, events, seed) {
+  const jsonl = join(work, `${name}.jsonl`)
+  if (!existsSync(jsonl)) {
+    process.stderr.write(`generating ${jsonl} (${events.toLocaleString('en-US')} events)\n`)
+    await generate(jsonl, {events, seed})
+  }
+  return jsonl
+}
+
+async function etlOf(jsonl) {
+  const etl = jsonl.replace(/\.jsonl$/, '.etl')
+  if (!existsSync(etl)) {
+    process.stderr.write(`converting to ${etl}\n`)
+    await convert([jsonl], etl)
+  }
+  return etl
+}
+
+const rows = []
+const main = await input('base', base, 1)
+const etl = await etlOf(main)
+rows.push({case: 'JSON Lines decode', ...measure('decode', [main])})
+rows.push({case: 'JSON Lines analyze (all rules)', ...measure('analyze', [main])})
+rows.push({case: '.etl reader only', ...measure('etl-raw', [etl])})
+rows.push({case: '.etl decode (SAN events)', ...measure('decode', [etl])})
+rows.push({case: '.etl analyze (all rules)', ...measure('analyze', [etl])})
+if (process.env.BENCH_LARGE) {
+  const big = await input('large', base * 10, 2)
+  rows.push({case: 'JSON Lines analyze, 10x larger', ...measure('analyze', [big])})
+}
+const eight = []
+for (let i = 0; i < 8; i++) eight.push(await input(`part${i}`, Math.max(10_000, Math.floor(base / 8)), 100 + i))
+for (const jobs of [1, 2, 4].filter((j) => j <= Math.max(2, availableParallelism()))) {
+  rows.push({case: `8 files, --jobs ${jobs}`, ...measure('many', eight, {BENCH_JOBS: String(jobs)})})
+}
+
+const fmt = (n, d = 0) => n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
+const header = ['case', 'events', 'MB', 'seconds', 'events/s', 'MB/s', 'peak RSS MB']
+const table = rows.map((r) => [r.case, fmt(r.events), fmt(r.bytes / 1048576, 1), fmt(r.seconds, 2), fmt(r.eventsPerSec), fmt(r.mbPerSec, 1), fmt(r.peakRssMB)])
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)))
+const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+console.log(line(header))
+console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+for (const t of table) console.log(line(t))
+writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify({date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), rows}, null, 2) + '\n')
+console.log('\nwrote bench/results.json')
