@@ -143,8 +143,21 @@ export class EtlReader {
     }
     this.stats.diagnostics++
     if (this.stats.diagnosticsSample.length < MAX_DIAG_SAMPLE) this.stats.diagnosticsSample.push(d)
-    this.opts.onDiagnostic?.(d)
+    const cb = this.opts.onDiagnostic
+    if (cb !== undefined) {
+      try {
+        cb(d)
+      } catch (e) {
+        // The caller's own error (e.g. a strict mode that stops at the first problem): let it
+        // propagate unchanged through the reader's safety nets.
+        this.callbackError = e
+        throw e
+      }
+    }
   }
+
+  /** Last error thrown by the onDiagnostic callback. */
+  private callbackError: unknown = undefined
 
   private async readAt(pos: number, len: number, into?: Buffer): Promise<Buffer> {
     if (!this.fh) throw new Error(`${this.file}: the .etl file is closed`)
@@ -569,6 +582,7 @@ export class EtlReader {
       try {
         return this.buildEvent(c, b, dv, pos, size, kind, ht, ptr)
       } catch (e) {
+        if (e === this.callbackError) throw e
         // Every read above is bounds-checked; this is a safety net so that bad data can never
         // throw out of the iteration.
         this.stats.records--

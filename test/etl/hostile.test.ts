@@ -308,3 +308,22 @@ describe.skipIf(!dir)('fuzzing corpus files (fast-check)', () => {
     )
   })
 })
+
+describe('onDiagnostic callback errors', () => {
+  it('propagate unchanged (a caller may stop at the first problem)', async () => {
+    const b = sample.slice()
+    new DataView(b.buffer).setUint16(BS + 72, 0xfff0, true)
+    const path = tmpFile(b)
+    class Stop extends Error {}
+    const f = await openEtl(path, {
+      onDiagnostic: (d) => {
+        throw new Stop(`stop at ${d.offset}`)
+      },
+    })
+    const it = async (): Promise<void> => {
+      for await (const batch of f.batches()) void batch
+    }
+    await expect(it()).rejects.toThrow(new Stop(`stop at ${BS + 72}`))
+    await f.close()
+  })
+})
