@@ -142,7 +142,18 @@ export interface Proc {
   ops: Map<string, Op>
   appReqs: Map<number, AppReq>
   rdmaRegs: Set<RdmaReg>
+  /** Finished operations still mapped by OVERLAPPED, oldest first (bounded, see DONE_OPS_KEPT). */
+  doneOps: Op[]
+  doneHead: number
 }
+
+/**
+ * Finished operations stay findable by their OVERLAPPED (a second completion must be seen)
+ * until the OVERLAPPED is reused, their socket is released, or this many more operations of
+ * the process have finished: memory then follows live work, not trace length, even when
+ * every request has an OVERLAPPED of its own.
+ */
+export const DONE_OPS_KEPT = 65536
 
 /** What the model resolved for one event; handed to every rule. */
 export interface Step {
@@ -206,6 +217,8 @@ export class Model {
         ops: new Map(),
         appReqs: new Map(),
         rdmaRegs: new Set(),
+        doneOps: [],
+        doneHead: 0,
       }
       this.procs.set(pid, p)
     }
@@ -443,10 +456,12 @@ export class Model {
           op.state = 'DONE_IMMEDIATE'
           op.done ??= {ev, status: 0, bytes: num(ev.f.BytesOut)}
           op.sock?.pending.delete(op)
+          this.retire(p, op)
         } else if (err === E.WSA_IO_PENDING) op.state = 'PENDING'
         else {
           op.state = 'FAILED_SYNC'
           op.sock?.pending.delete(op)
+          this.retire(p, op)
         }
       }
     }
@@ -638,6 +653,21 @@ export class Model {
       op.state = 'DONE'
       op.done = c
       op.sock?.pending.delete(op)
+      this.retire(p, op)
+    }
+  }
+
+  /** Remembers a finished operation, forgetting the oldest beyond DONE_OPS_KEPT. */
+  private retire(p: Proc, op: Op): void {
+    p.doneOps.push(op)
+    if (p.doneOps.length - p.doneHead > DONE_OPS_KEPT) {
+      const old = p.doneOps[p.doneHead]
+      p.doneOps[p.doneHead++] = undefined as unknown as Op
+      if (p.ops.get(old.ov) === old) p.ops.delete(old.ov)
+      if (p.doneHead > DONE_OPS_KEPT) {
+        p.doneOps = p.doneOps.slice(p.doneHead)
+        p.doneHead = 0
+      }
     }
   }
 
