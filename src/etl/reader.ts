@@ -20,7 +20,7 @@ import {COMPRESSION_FORMAT_LZNT1, COMPRESSION_FORMAT_XPRESS, COMPRESSION_FORMAT_
 export const WMI_BUFFER_HEADER_SIZE = 72
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 const MAX_DIAG_SAMPLE = 100
-const CHUNK_SIZE = 4 << 20
+const CHUNK_SIZE = 1 << 20
 
 export const BUFFER_FLAG_EVENTS_LOST = 0x0002
 export const BUFFER_FLAG_BUFFER_LOST = 0x0004
@@ -386,7 +386,7 @@ export class EtlReader {
   }
 
   /**
-   * Reads file bytes through a small cache of large chunks: one 4 MiB read serves many
+   * Reads file bytes through a small cache of large chunks: one 1 MiB read serves many
    * buffers (a read call costs as much as copying ~1 MiB), and buffers come back as views.
    * At most `chunkSlots` chunks are cached (LRU); events keep their chunk alive while referenced.
    */
@@ -403,7 +403,7 @@ export class EtlReader {
       }
     }
     if (len >= CHUNK_SIZE >>> 1) return this.readAt(pos, len)
-    // Chunks sit on a fixed 4 MiB grid (extended to cover a buffer that straddles its end), so
+    // Chunks sit on a fixed 1 MiB grid (extended to cover a buffer that straddles its end), so
     // cursors reading nearby buffers share chunks instead of reading overlapping ones.
     const start = Math.floor(pos / CHUNK_SIZE) * CHUNK_SIZE
     const end = Math.min(Math.max(start + CHUNK_SIZE, pos + len), this.fileSize)
