@@ -33,6 +33,8 @@ export interface AnalyzeOptions {
   onEnd?: (model: Model) => void
   /** Show a progress line on stderr when the input is large and stderr a terminal. */
   progress?: boolean
+  /** Findings kept in full; beyond it they are counted only (default 100,000). */
+  maxFindings?: number
   /** Report only findings this baseline does not allow. */
   baseline?: {baseline: Baseline; file?: string}
 }
@@ -88,6 +90,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       severity: config.severity,
       rules: {cancelImpliesAbort: opts.cancelImpliesAbort ?? config.cancelImpliesAbort ?? false, provider: config.provider},
       observe: opts.observe,
+      maxFindings: opts.maxFindings,
     },
     ctx.timebase,
   )
@@ -124,8 +127,10 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const model = engine.model
   let sockets = 0
   for (const p of model.procs.values()) for (const g of p.gens.values()) sockets += g
-  const bySev: Record<Severity, number> = {error: 0, warning: 0, info: 0}
+  const bySev: Record<Severity, number> = {...engine.dropped}
   for (const f of findings) bySev[f.severity]++
+  const droppedCount = engine.dropped.error + engine.dropped.warning + engine.dropped.info
+  if (droppedCount) ctx.diag.note(`findings beyond the first ${engine.maxFindings} (counted in the summary, not listed)`, droppedCount)
   const byStatus: Record<RuleStatus['status'], number> = {violated: 0, passed: 0, 'not-evaluated': 0, disabled: 0}
   for (const s of statuses) byStatus[s.status]++
   return {
@@ -162,7 +167,8 @@ export function exitCodeFor(report: Report, failOn: FailOn, maxWarnings?: number
   if (maxWarnings !== undefined && maxWarnings >= 0 && report.summary.findings.warning > maxWarnings) return 1
   if (failOn === 'never') return 0
   const min = SEVERITY_RANK[failOn]
-  return report.findings.some((f) => SEVERITY_RANK[f.severity] >= min) ? 1 : 0
+  const c = report.summary.findings
+  return (['error', 'warning', 'info'] as const).some((s) => SEVERITY_RANK[s] >= min && c[s] > 0) ? 1 : 0
 }
 
 /** The report with only errors listed (`--quiet`); counts stay those of the whole analysis. */

@@ -31,11 +31,16 @@ export function socketIdentity(k: Sock): string {
   return `${role} ${local}>${remote}`
 }
 
+/** Findings kept with their evidence in one analysis; beyond it they are counted only. */
+export const MAX_FINDINGS = 100_000
+
 export interface EngineOptions {
   /** Thresholds per rule id, in nanoseconds. */
   thresholds: Record<string, Record<string, number>>
   severity?: Record<string, Severity>
   rules: AnalyzeOptionsForRules
+  /** Findings kept in full (default MAX_FINDINGS). */
+  maxFindings?: number
   /** Sees every modelled step after the rules (timeline and statistics views). */
   observe?: (step: Step) => void
 }
@@ -46,14 +51,18 @@ export class Engine {
   private readonly runs: RuleRun[] = []
   private readonly handlers = new Map<string, Handler[]>()
   private readonly timers: Timer[] = []
+  /** Findings kept with their details; more are only counted (by severity) in `dropped`. */
+  readonly maxFindings: number
+  readonly dropped: Record<Severity, number> = {error: 0, warning: 0, info: 0}
   private timerSeq = 0
 
   constructor(
     rules: RuleModule[],
-    private readonly opts: EngineOptions,
+    readonly opts: EngineOptions,
     private readonly timebase?: TimeBase,
   ) {
     this.model = new Model({cancelImpliesAbort: opts.rules.cancelImpliesAbort})
+    this.maxFindings = opts.maxFindings ?? MAX_FINDINGS
     for (const rule of rules) {
       const run: RuleRun = {rule, listener: {}, findings: 0, checked: 0, inconclusive: new Map()}
       run.listener = rule.create(this.contextFor(run))
@@ -70,7 +79,12 @@ export class Engine {
       options: this.opts.rules,
       report(f: FindingInput) {
         run.findings++
-        engine.findings.push(engine.toFinding(run.rule, f))
+        if (engine.findings.length < engine.maxFindings) engine.findings.push(engine.toFinding(run.rule, f))
+        else {
+          // Past the limit findings are counted, not kept: memory stays bounded.
+          const sev = f.severity ?? engine.opts.severity?.[run.rule.meta.id] ?? run.rule.meta.severity
+          engine.dropped[sev]++
+        }
       },
       checked(n = 1) {
         run.checked += n
