@@ -1,5 +1,5 @@
 /** ETL writer: byte-for-byte re-encoding of corpus TraceLogging records, whole-file round trips, writeSanEtl. */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -81,6 +81,19 @@ describe.skipIf(!dir)('writer: whole files', () => {
         const again = back.events.filter((e) => e.tl !== undefined)
         expect(again.map((e) => [e.tsAbsNs, e.cpu, e.pid, e.tid, e.eventName, e.providerName])).toEqual(tl.map((e) => [e.tsAbsNs, e.cpu, e.pid, e.tid, e.eventName, e.providerName]))
         expect(again.map((e) => Buffer.from(e.recordBytes).toString('hex'))).toEqual(tl.map((e) => Buffer.from(e.recordBytes).toString('hex')))
+        // Layout: records 8-byte aligned in their buffer; uncompressed buffers 0xFF-filled after Offset.
+        for (const e of again) expect(e.posInBuffer % 8).toBe(0)
+        if (!compress) {
+          const raw = readFileSync(out)
+          const dv = new DataView(raw.buffer, raw.byteOffset, raw.length)
+          for (let o = 0; o < raw.length; ) {
+            const size = dv.getUint32(o, true)
+            const used = dv.getUint32(o + 0x30, true)
+            expect(size).toBe(r.header.bufferSize)
+            expect(raw.subarray(o + used, o + size).every((x) => x === 0xff)).toBe(true)
+            o += size
+          }
+        }
       }
     })
   }
