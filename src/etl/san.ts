@@ -6,7 +6,7 @@
  */
 import {providerGuidFromName} from './guid.js'
 import {openEtl} from './open.js'
-import {TL_IN, TL_OUT, type TlEventMeta, type TlField} from './tracelogging.js'
+import {compileBudgeted, TL_IN, TL_OUT, type TlEventMeta, type TlField} from './tracelogging.js'
 import type {EtlEvent, EtlOptions, EtlStats} from './types.js'
 
 export const SAN_PROVIDER_NAMES = ['WSD.SanSpi', 'WSD.SwitchShim'] as const
@@ -248,12 +248,10 @@ function planFor(meta: TlEventMeta): TopPlan {
     const kinds = entries.map((e) => SAN_FIELD_KINDS[e.name])
     let make: TopPlan['make'] = null
     if (!entries.some((e) => e.name === '__proto__' || e.key === '__proto__') && entries.length <= 200) {
-      try {
-        const props = entries.map((e, i) => `${JSON.stringify(e.name)}: c[${i}](s[${JSON.stringify(e.key)}], f[${i}], m[${i}])`)
-        make = new Function('ev', 'provider', 's', 'c', 'f', 'm', `return {pid: ev.pid, tid: ev.tid, cpu: ev.cpu, provider: provider, event: ev.eventName${props.length ? ', ' + props.join(', ') : ''}}`) as TopPlan['make']
-      } catch {
-        make = null
-      }
+      const props = entries.map((e, i) => `${JSON.stringify(e.name)}: c[${i}](s[${JSON.stringify(e.key)}], f[${i}], m[${i}])`)
+      make = compileBudgeted(
+        () => new Function('ev', 'provider', 's', 'c', 'f', 'm', `return {pid: ev.pid, tid: ev.tid, cpu: ev.cpu, provider: provider, event: ev.eventName${props.length ? ', ' + props.join(', ') : ''}}`) as NonNullable<TopPlan['make']>,
+      )
     }
     p = {entries, kinds, convs: kinds.map((k) => CONV[k ?? 'other']), fields: entries.map((e) => e.field), members: entries.map((e) => e.members), make}
     meta._plan = p

@@ -106,6 +106,8 @@ export interface TlEventMeta {
   _plan?: unknown
   /** @internal compiled decoder for metadata whose fields are all scalars */
   _scalar?: ((rv: (inType: number, outType: number) => unknown) => Record<string, unknown>) | null
+  /** @internal number of payloads decoded with this metadata */
+  _uses?: number
 }
 
 export interface TlProviderTrait {
@@ -166,7 +168,7 @@ function readTags(b: Uint8Array, pos: number, end: number): [number, number] | u
  */
 export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlEventMeta & {errorAt?: number} {
   const bytes = copyBytes(b, off, off + len)
-  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, tagBytes: 1, fields: [], bytes, error: undefined, _factories: undefined, _plan: undefined, _scalar: undefined, errorAt: undefined}
+  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, tagBytes: 1, fields: [], bytes, error: undefined, _factories: undefined, _plan: undefined, _scalar: undefined, _uses: 0, errorAt: undefined}
   const fail = (msg: string, at: number): TlEventMeta & {errorAt?: number} => {
     meta.error = msg
     meta.errorAt = at
@@ -866,8 +868,10 @@ export function decodeTlFields(meta: TlEventMeta, b: Uint8Array, dv: DataView, s
   let error: string | undefined
   try {
     let sc = meta._scalar
-    if (sc === undefined) sc = meta._scalar = compileScalar(meta)
-    fields = sc !== null ? sc(readValue) : decodeFast(meta, meta.fields, 0, meta.fields.length, 0)
+    // Compile only metadata that repeats (and within a process-wide budget), so files with
+    // ever-new metadata can't turn decoding into code generation.
+    if (sc === undefined && (meta._uses = (meta._uses ?? 0) + 1) >= COMPILE_AFTER_USES) sc = meta._scalar = compileScalar(meta)
+    fields = sc != null ? sc(readValue) : sc === null || (meta._uses ?? 0) >= COMPILE_AFTER_USES ? decodeFast(meta, meta.fields, 0, meta.fields.length, 0) : decodeGeneric(meta)
   } catch (e) {
     // Slow path for the error case: decode again building objects field by field, so what
     // decoded before the problem is kept.
@@ -900,6 +904,29 @@ const EMPTY_DV = new DataView(EMPTY.buffer)
 type Factory = (v: unknown[]) => Record<string, unknown>
 const VALS: unknown[][] = []
 
+/** Compiled functions made so far, and the process-wide cap. */
+let compiled = 0
+const MAX_COMPILED = 4096
+export const COMPILE_AFTER_USES = 4
+
+/** Decoding without compiled helpers (first uses of a metadata blob). */
+function decodeGeneric(meta: TlEventMeta): Record<string, unknown> {
+  const obj: Record<string, unknown> = {}
+  decodeRange(meta.fields, 0, meta.fields.length, obj, 0)
+  return obj
+}
+
+/** Runs a code generator within the process-wide budget. */
+export function compileBudgeted<T>(make: () => T): T | null {
+  if (compiled >= MAX_COMPILED) return null
+  compiled++
+  try {
+    return make()
+  } catch {
+    return null
+  }
+}
+
 function compileFactory(keys: string[]): Factory | null {
   if (keys.length === 0 || keys.length > 200 || keys.some((k) => k === '__proto__')) return null
   try {
@@ -918,12 +945,8 @@ function compileScalar(meta: TlEventMeta): ((rv: (inType: number, outType: numbe
   const f = meta.fields
   if (f.length === 0 || f.length > 200) return null
   for (const x of f) if (x.arity !== 0 || x.inType === 24 || x.key === '__proto__') return null
-  try {
-    const body = f.map((x) => `${JSON.stringify(x.key)}: rv(${x.inType}, ${x.outType})`).join(', ')
-    return new Function('rv', `return {${body}}`) as (rv: (inType: number, outType: number) => unknown) => Record<string, unknown>
-  } catch {
-    return null
-  }
+  const body = f.map((x) => `${JSON.stringify(x.key)}: rv(${x.inType}, ${x.outType})`).join(', ')
+  return compileBudgeted(() => new Function('rv', `return {${body}}`) as (rv: (inType: number, outType: number) => unknown) => Record<string, unknown>)
 }
 
 function factoryFor(meta: TlEventMeta, fields: TlField[], i0: number, iEnd: number): Factory | null {

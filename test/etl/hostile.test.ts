@@ -199,6 +199,18 @@ describe('hostile input', () => {
     expect(r.events.find((e) => e.kind === 'event-header')!.fieldsError).toMatch(/exceed/)
   })
 
+  it('ever-new TraceLogging metadata (one blob per event) decodes without code generation per event', async () => {
+    const recs = Array.from({length: 3000}, (_, i) =>
+      tlRecord({providerName: 'P', meta: tlEventMeta(`E${i}`, [{name: `f${i}`, inType: 8}]), ts: 2000n + BigInt(i), userData: new Bytes().u32(i).bytes()}),
+    )
+    const t0 = Date.now()
+    const r = await run(etlFile({bufferSize: 65536, cpus: {0: recs}}))
+    expect(Date.now() - t0).toBeLessThan(10_000)
+    const tl = r.events.filter((e) => e.kind === 'event-header')
+    expect(tl.length).toBe(3000)
+    expect(tl.every((e, i) => e.eventName === `E${i}` && e.fields![`f${i}`] === i)).toBe(true)
+  })
+
   it.skipIf(!dir)('compressed buffer decompressing to the wrong size', async () => {
     const src = readFileSync(join(dir!, 'perfview_SelfDescribingSingleEvent.etl'))
     // Buffer 2 (offset 1024): claim a larger uncompressed size than the stream yields.
