@@ -200,10 +200,12 @@
       if (b !== null) {
         b = +b
         var L = data.lanes[data.bars.lane[b]]
-        text = data.bars.label[b] + '\n' + data.barKinds[data.bars.kind[b]] + ' on pid ' + L.pid + ' socket ' + L.s + '#' + L.gen + '\nstart ' + fmtTs(data.bars.t0[b] - span0) + ', duration ' + fmtDur(data.bars.t1[b] - data.bars.t0[b])
+        var fl = data.bars.flag[b], det = data.bars.detail[b]
+        text = data.fns[data.bars.fn[b]] + (fl & 1 ? ' failed' + (det >= 0 ? ' (status ' + det + ')' : '') : det >= 0 && data.bars.kind[b] !== undefined && /send|recv|rdma/.test(data.barKinds[data.bars.kind[b]]) ? ', ' + det + ' bytes' : '') + (fl & 2 ? ', still pending at the end of the trace' : '') +
+          '\n' + data.barKinds[data.bars.kind[b]] + ' on pid ' + L.pid + ' socket ' + L.s + '#' + L.gen + '\nstart ' + fmtTs(data.bars.t0[b] - span0) + ', duration ' + fmtDur(data.bars.t1[b] - data.bars.t0[b])
       } else if (m !== null) {
         m = +m
-        text = data.marks.label[m] + '\nat ' + fmtTs(data.marks.t[m] - span0)
+        text = data.markKinds[data.marks.kind[m]] + '\nat ' + fmtTs(data.marks.t[m] - span0)
       } else if (f !== null) {
         var x = byId[+f]
         text = x.severity + ' ' + x.rule + ': ' + x.message + '\n' + x.time + ' (click to open)'

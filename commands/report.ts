@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {writeFileSync} from 'node:fs'
 import {BaseCommand} from '../src/cli/base.js'
 import {configFlag, thresholdFlagDefs, thresholdValues} from '../src/cli/flags.js'
 import {loadConfig} from '../src/config.js'
-import {renderHtml} from '../src/output/html.js'
+import {writeHtml} from '../src/output/html.js'
 import {demoTracePath} from '../src/util/paths.js'
 import {buildReportData} from '../src/view/report.js'
 
@@ -23,8 +22,7 @@ export default class Report extends BaseCommand {
     const {argv, flags} = await this.parse(Report)
     const files = argv.length ? (argv as string[]) : [demoTracePath()]
     const data = await buildReportData({files, config: loadConfig(flags.config), thresholds: thresholdValues(flags), progress: true})
-    const html = renderHtml(data)
-    writeFileSync(flags.output, html)
-    process.stderr.write(`wrote ${flags.output} (${(html.length / 1024).toFixed(0)} KiB): ${data.findings.length} findings, ${data.lanes.length} sockets\n`)
+    const size = writeHtml(flags.output, data)
+    process.stderr.write(`wrote ${flags.output} (${(size / 1024).toFixed(0)} KiB): ${data.findings.length} findings, ${data.lanes.length} sockets\n`)
   }
 }

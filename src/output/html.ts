@@ -3,7 +3,7 @@
  * file://. Everything taken from a trace is escaped; the page reads fully without JavaScript
  * (findings and tables are plain HTML) and the script adds the timeline, filters and links.
  */
-import {readFileSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import type {ReportData} from '../view/report-data.js'
 import {formatDuration, formatOffset} from '../util/duration.js'
@@ -27,7 +27,57 @@ export function scriptSafeJson(v: unknown): string {
 
 const asset = (name: string): string => readFileSync(join(packageRoot, 'assets', name), 'utf8')
 
+const DATA = '\u0000santrace-data\u0000'
+
+/** The page as a string (small reports, tests). */
 export function renderHtml(d: ReportData): string {
+  let out = ''
+  for (const part of htmlParts(d)) out += part === DATA ? [...dataJson(d)].join('') : part
+  return out
+}
+
+/** Writes the page piece by piece, so a large report is never one string in memory. */
+export function writeHtml(path: string, d: ReportData): number {
+  const fd = openSync(path, 'w')
+  let size = 0
+  const put = (s: string): void => {
+    size += writeSync(fd, s)
+  }
+  try {
+    for (const part of htmlParts(d)) {
+      if (part === DATA) for (const c of dataJson(d)) put(c)
+      else put(part)
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return size
+}
+
+/** The embedded data, key by key and column by column. */
+function* dataJson(d: ReportData): Generator<string> {
+  const keys = Object.keys(d) as Array<keyof ReportData>
+  yield '{'
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]
+    yield `${i ? ',' : ''}${JSON.stringify(k)}:`
+    const v = d[k]
+    if (k === 'bars' || k === 'marks') {
+      const cols = Object.keys(v as object)
+      yield '{'
+      for (let j = 0; j < cols.length; j++) yield `${j ? ',' : ''}${JSON.stringify(cols[j])}:${scriptSafeJson((v as unknown as Record<string, unknown>)[cols[j]])}`
+      yield '}'
+    } else if (k === 'rows' || k === 'findings') {
+      const list = v as unknown[]
+      yield '['
+      for (let j = 0; j < list.length; j += 1000) yield `${j ? ',' : ''}${scriptSafeJson(list.slice(j, j + 1000)).slice(1, -1)}`
+      yield ']'
+    } else yield scriptSafeJson(v)
+  }
+  yield '}'
+}
+
+function htmlParts(d: ReportData): string[] {
   const m = d.meta
   const rel = (ts: number): string => formatOffset(ts - m.span.first)
   const out: string[] = []
@@ -155,8 +205,8 @@ export function renderHtml(d: ReportData): string {
   }
   out.push('</tbody></table></section></main>')
   out.push('<div id="tooltip" role="tooltip"></div>')
-  out.push(`<script type="application/json" id="santrace-data">${scriptSafeJson(d)}</script>`)
+  out.push('<script type="application/json" id="santrace-data">', DATA, '</script>')
   out.push(`<script>${asset('report.js').replace(/<\/script/gi, '<\\/script')}</script>`)
-  out.push('</body></html>')
-  return out.join('\n') + '\n'
+  out.push('</body></html>\n')
+  return out.map((x) => (x === DATA ? x : `${x}\n`))
 }

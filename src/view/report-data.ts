@@ -8,6 +8,7 @@ import type {Ev} from '../model/event.js'
 import {describe} from '../model/fields.js'
 import {isOutstanding, type Model, type Sock, type Step} from '../model/state.js'
 import {succeeded} from '../model/result.js'
+import {num} from '../model/event.js'
 import type {Stats} from './stats.js'
 
 export interface ReportLimits {
@@ -17,7 +18,7 @@ export interface ReportLimits {
   rows: number
 }
 
-export const DEFAULT_LIMITS: ReportLimits = {bars: 1_000_000, marks: 500_000, rowsPerSocket: 300, rows: 300_000}
+export const DEFAULT_LIMITS: ReportLimits = {bars: 1_000_000, marks: 500_000, rowsPerSocket: 100, rows: 100_000}
 
 export interface Lane {
   pid: number
@@ -50,10 +51,15 @@ export interface ReportData {
   }
   lanes: Lane[]
   barKinds: string[]
-  /** Columnar: lane index, start ns, end ns, kind index, flags (1 failed, 2 still pending at the end). */
-  bars: {lane: number[]; t0: number[]; t1: number[]; kind: number[]; flag: number[]; label: string[]}
+  /**
+   * Columnar, to stay compact: lane index, start ns, end ns, kind index, flags (1 failed,
+   * 2 still pending at the end), function index (into `fns`), and detail: the byte count of
+   * a completed operation or the status of a failed one (-1: none).
+   */
+  bars: {lane: number[]; t0: number[]; t1: number[]; kind: number[]; flag: number[]; fn: number[]; detail: number[]}
+  fns: string[]
   markKinds: string[]
-  marks: {lane: number[]; t: number[]; kind: number[]; label: string[]}
+  marks: {lane: number[]; t: number[]; kind: number[]}
   /** Per lane: [ts, tid, arrow, text, duration ns or -1]. */
   rows: Array<Array<[number, number, string, string, number]>>
   findings: Array<Report['findings'][number] & {id: number; lane: number; ruleUrl: string}>
@@ -91,8 +97,9 @@ export class ReportCollector {
   readonly lanes: Lane[] = []
   readonly rows: ReportData['rows'] = []
   private rowCount = 0
-  readonly bars: ReportData['bars'] = {lane: [], t0: [], t1: [], kind: [], flag: [], label: []}
-  readonly marks: ReportData['marks'] = {lane: [], t: [], kind: [], label: []}
+  readonly bars: ReportData['bars'] = {lane: [], t0: [], t1: [], kind: [], flag: [], fn: [], detail: []}
+  readonly fns: string[] = []
+  readonly marks: ReportData['marks'] = {lane: [], t: [], kind: []}
   readonly barKinds: string[] = []
   readonly markKinds: string[] = []
   readonly dropped = {bars: 0, marks: 0, rows: 0}
@@ -126,7 +133,7 @@ export class ReportCollector {
     return i
   }
 
-  private bar(lane: number, t0: number, t1: number, kind: string, flag: number, label: string): void {
+  private bar(lane: number, t0: number, t1: number, kind: string, flag: number, fn: string, detail = -1): void {
     if (this.bars.lane.length >= this.limits.bars) {
       this.dropped.bars++
       return
@@ -136,7 +143,8 @@ export class ReportCollector {
     this.bars.t1.push(Math.max(t0, t1))
     this.bars.kind.push(this.kindIndex(this.barKinds, kind))
     this.bars.flag.push(flag)
-    this.bars.label.push(label)
+    this.bars.fn.push(this.kindIndex(this.fns, fn))
+    this.bars.detail.push(detail ?? -1)
   }
 
   private mark(lane: number, ev: Ev): void {
@@ -147,7 +155,7 @@ export class ReportCollector {
     this.marks.lane.push(lane)
     this.marks.t.push(ev.ts)
     this.marks.kind.push(this.kindIndex(this.markKinds, ev.fn))
-    this.marks.label.push(describe(ev))
+
   }
 
   private row(lane: number, ev: Ev, dur: number): void {
@@ -176,7 +184,7 @@ export class ReportCollector {
       const k = step.created ?? step.sock
       if (k && !call.op) {
         const ok = succeeded(ev)
-        this.bar(this.lane(k, ev.ts), call.ev.ts, ev.ts, barKind(ev.fn), ok === false ? 1 : 0, `${ev.fn}${ok === false ? ' failed' : ''}`)
+        this.bar(this.lane(k, ev.ts), call.ev.ts, ev.ts, barKind(ev.fn), ok === false ? 1 : 0, ev.fn, ok === false ? (num(ev.f.Errno) ?? -1) : -1)
       }
       if (ev.fn === 'WSPConnect' && k && k.state === 'CONNECTING') this.connectingSince.set(k, ev.ts)
     }
@@ -185,15 +193,15 @@ export class ReportCollector {
       const since = this.connectingSince.get(k)
       if (since !== undefined) {
         this.connectingSince.delete(k)
-        this.bar(this.lane(k, ev.ts), since, ev.ts, 'connecting', k.state === 'CONNECTED' ? 0 : 1, `connecting → ${k.state}`)
+        this.bar(this.lane(k, ev.ts), since, ev.ts, 'connecting', k.state === 'CONNECTED' ? 0 : 1, 'connecting')
       }
     }
     const op = step.op
     if (op && op.sock && op.done?.ev === ev) {
       const failed = op.state === 'FAILED_SYNC' || (op.done.status !== undefined && op.done.status !== 0)
-      this.bar(this.lane(op.sock, ev.ts), op.call.ts, ev.ts, barKind(op.fn), failed ? 1 : 0, `${op.fn} ${op.ov}${op.done.bytes !== undefined ? ` ${op.done.bytes} bytes` : ''}${failed ? ` status ${op.done.status}` : ''}`)
+      this.bar(this.lane(op.sock, ev.ts), op.call.ts, ev.ts, barKind(op.fn), failed ? 1 : 0, op.fn, failed ? (op.done.status ?? -1) : (op.done.bytes ?? -1))
     } else if (op && op.sock && op.state === 'FAILED_SYNC' && op.ret === ev) {
-      this.bar(this.lane(op.sock, ev.ts), op.call.ts, ev.ts, barKind(op.fn), 1, `${op.fn} ${op.ov} failed`)
+      this.bar(this.lane(op.sock, ev.ts), op.call.ts, ev.ts, barKind(op.fn), 1, op.fn, num(ev.f.Errno) ?? -1)
     }
     // Marks: upcalls, condition callbacks, signals and provider events.
     if ((ev.kind === 'up' || ev.kind === 'sig' || ev.kind === 'reset' || ev.kind === 'prov' || ev.kind === 'cb') && socks.length) {
@@ -204,10 +212,10 @@ export class ReportCollector {
   finish(model: Model): void {
     for (const p of model.procs.values()) {
       for (const op of p.ops.values()) {
-        if (isOutstanding(op) && op.sock) this.bar(this.lane(op.sock, op.call.ts), op.call.ts, model.lastTs, barKind(op.fn), 2, `${op.fn} ${op.ov} still pending at the end of the trace`)
+        if (isOutstanding(op) && op.sock) this.bar(this.lane(op.sock, op.call.ts), op.call.ts, model.lastTs, barKind(op.fn), 2, op.fn)
       }
       for (const c of p.callsBySeq.values()) {
-        if (c.sock) this.bar(this.lane(c.sock, c.ev.ts), c.ev.ts, model.lastTs, barKind(c.fn), 2, `${c.fn} had not returned at the end of the trace`)
+        if (c.sock) this.bar(this.lane(c.sock, c.ev.ts), c.ev.ts, model.lastTs, barKind(c.fn), 2, c.fn)
       }
     }
     this.socks.forEach((k, i) => {

@@ -32,6 +32,7 @@ export async function buildReportData(opts: AnalyzeOptions, limits?: ReportLimit
     lanes: c.lanes,
     barKinds: c.barKinds,
     bars: c.bars,
+    fns: c.fns,
     markKinds: c.markKinds,
     marks: c.marks,
     rows: c.rows,
