@@ -125,7 +125,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
       },
   )
   const model = engine.model
-  let sockets = 0
+  let sockets = model.retiredSockets
   for (const p of model.procs.values()) for (const g of p.gens.values()) sockets += g
   const bySev: Record<Severity, number> = {...engine.dropped}
   for (const f of findings) bySev[f.severity]++
@@ -142,7 +142,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     summary: {
       events: model.events,
       skipped: ctx.diag.totalSkipped,
-      processes: model.procs.size,
+      processes: model.procs.size + model.retiredProcs,
       sockets,
       findings: bySev,
       rules: byStatus,

@@ -81,6 +81,8 @@ export interface Op {
   opDone?: Completion
   /** First completion signal of any kind (§3.2). */
   done?: Completion
+  /** Absolute slot in the process's finished-operations queue. */
+  slot?: number
 }
 
 export interface Call {
@@ -143,8 +145,12 @@ export interface Proc {
   appReqs: Map<number, AppReq>
   rdmaRegs: Set<RdmaReg>
   /** Finished operations still mapped by OVERLAPPED, oldest first (bounded, see DONE_OPS_KEPT). */
-  doneOps: Op[]
+  doneOps: Array<Op | undefined>
   doneHead: number
+  /** Absolute slot number of doneOps[0]. */
+  doneBase: number
+  /** Successful WSPStartupEx not yet matched by WSPCleanup. */
+  startups: number
 }
 
 /**
@@ -219,6 +225,8 @@ export class Model {
         rdmaRegs: new Set(),
         doneOps: [],
         doneHead: 0,
+        doneBase: 0,
+        startups: 0,
       }
       this.procs.set(pid, p)
     }
@@ -419,6 +427,8 @@ export class Model {
       step.sock = k
       step.before = k.state
     }
+    if (ev.fn === 'WSPStartupEx' && rc === 0) p.startups++
+    if (ev.fn === 'WSPCleanup' && rc === 0 && p.startups > 0 && --p.startups === 0) this.retiring.add(p)
     switch (ev.fn) {
       case 'WSPSocket':
       case 'WSPAccept':
@@ -659,21 +669,27 @@ export class Model {
 
   /** Remembers a finished operation, forgetting the oldest beyond DONE_OPS_KEPT. */
   private retire(p: Proc, op: Op): void {
+    op.slot = p.doneBase + p.doneOps.length
     p.doneOps.push(op)
     if (p.doneOps.length - p.doneHead > DONE_OPS_KEPT) {
       const old = p.doneOps[p.doneHead]
-      p.doneOps[p.doneHead++] = undefined as unknown as Op
-      if (p.ops.get(old.ov) === old) p.ops.delete(old.ov)
-      if (p.doneHead > DONE_OPS_KEPT) {
-        p.doneOps = p.doneOps.slice(p.doneHead)
-        p.doneHead = 0
-      }
+      p.doneOps[p.doneHead++] = undefined
+      if (old && p.ops.get(old.ov) === old) p.ops.delete(old.ov)
+    }
+    if (p.doneHead > 4096 && p.doneHead * 2 > p.doneOps.length) {
+      p.doneOps = p.doneOps.slice(p.doneHead)
+      p.doneBase += p.doneHead
+      p.doneHead = 0
     }
   }
 
   /** Completed operations of a released socket are no longer needed. */
   private forgetDoneOps(p: Proc, k: Sock): void {
-    for (const [ov, op] of p.ops) if (op.sock === k && DONE_STATES.has(op.state)) p.ops.delete(ov)
+    for (const [ov, op] of p.ops) {
+      if (op.sock !== k || !DONE_STATES.has(op.state)) continue
+      p.ops.delete(ov)
+      if (op.slot !== undefined && op.slot >= p.doneBase) p.doneOps[op.slot - p.doneBase] = undefined
+    }
   }
 
   private onSwitch(p: Proc, ev: Ev, step: Step): void {
@@ -735,7 +751,30 @@ export class Model {
   /** Called after every rule has seen the step: frees what no rule can need any more. */
   settle(step: Step): void {
     if (step.app?.complete === step.ev) step.proc.appReqs.delete(step.app.id)
+    if (this.retiring.size && this.retiring.has(step.proc)) this.retire_(step.proc)
   }
+
+  /** Processes whose last WSPCleanup returned, to forget once nothing of theirs is live. */
+  private readonly retiring = new Set<Proc>()
+
+  /**
+   * After the final WSPCleanup of a process, with no call open, no operation outstanding and
+   * every socket closed, its state is dropped: a long capture of many short-lived processes
+   * keeps memory of the live ones only. A later event of the same pid starts afresh.
+   */
+  private retire_(p: Proc): void {
+    this.retiring.delete(p)
+    if (p.startups > 0 || p.callsBySeq.size || p.callStacks.size || p.upStacks.size || p.appReqs.size) return
+    for (const op of p.ops.values()) if (isOutstanding(op)) return
+    for (const k of p.sockets.values()) if (k.state !== 'CLOSED' && k.state !== 'RELEASED' && k.state !== 'UNKNOWN') return
+    this.procs.delete(p.pid)
+    this.retiredSockets += [...p.gens.values()].reduce((a, g) => a + g, 0)
+    this.retiredProcs++
+  }
+
+  /** Counts of what was dropped by retiring processes (for totals). */
+  retiredProcs = 0
+  retiredSockets = 0
 }
 
 /** Operations that are still outstanding from the provider's point of view. */

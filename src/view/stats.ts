@@ -71,7 +71,7 @@ export class StatsCollector {
       .sort((a, b) => a.kind.localeCompare(b.kind))
     const pending = new Map<string, number>()
     const open = new Map<string, number>()
-    let sockets = 0
+    let sockets = model.retiredSockets
     for (const p of model.procs.values()) {
       for (const op of p.ops.values()) if (isOutstanding(op)) pending.set(op.fn, (pending.get(op.fn) ?? 0) + 1)
       for (const c of p.callsBySeq.values()) open.set(c.fn, (open.get(c.fn) ?? 0) + 1)
@@ -86,7 +86,7 @@ export class StatsCollector {
       pendingAtEnd: list(pending),
       openCallsAtEnd: list(open),
       sockets,
-      processes: model.procs.size,
+      processes: model.procs.size + model.retiredProcs,
     }
   }
 }

@@ -1,9 +1,17 @@
-import {readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {cli, demoEventCount} from '../helpers/cli.js'
 import {jsonl, tempFile} from '../helpers/run.js'
 
 const ANSI = /\u001b\[/
+
+function emptyDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'santrace-empty-'))
+  writeFileSync(join(d, 'readme.txt'), 'no traces here')
+  return d
+}
 
 describe('santrace analyze (out of process)', () => {
   it('analyzes the bundled demo trace with no argument, exit 1 on errors, no colour in a pipe', async () => {
@@ -57,7 +65,7 @@ describe('santrace analyze (out of process)', () => {
   it('bad input gives a clear message and exit code 2, never a stack trace', async () => {
     for (const [args, msg] of [
       [['analyze', 'missing.jsonl'], /santrace: missing\.jsonl: no such file/],
-      [['analyze', '.'], /is a directory/],
+      [['analyze', emptyDir()], /no trace files in this directory/],
       [['analyze', tempFile('empty.jsonl', '')], /the file is empty/],
       [['analyze', tempFile('junk.json', 'hello')], /not a trace santrace can read/],
       [['analyze', '--rule', 'SAN999'], /unknown rule 'SAN999'/],
