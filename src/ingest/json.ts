@@ -13,25 +13,27 @@ import {EventBuilder, parseRfc3339} from './build.js'
 import {Reorderer} from './order.js'
 import type {IngestContext} from './index.js'
 
-/** Yields arrays of [lineText, lineNumber] from a byte stream, without holding the file. */
-async function* lines(stream: Readable): AsyncGenerator<Array<[string, number]>> {
+/** Yields the lines of a byte stream in groups, with the number of the group's first line. */
+async function* lines(stream: Readable): AsyncGenerator<{first: number; lines: string[]}> {
   let rest = ''
-  let lineNo = 0
+  let lineNo = 1
   for await (const chunk of stream) {
     const text = rest + (typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8'))
-    const out: Array<[string, number]> = []
+    const out: string[] = []
     let start = 0
     for (;;) {
       const nl = text.indexOf('\n', start)
       if (nl < 0) break
-      lineNo++
-      out.push([text.slice(start, nl), lineNo])
+      out.push(text.slice(start, nl))
       start = nl + 1
     }
     rest = text.slice(start)
-    if (out.length) yield out
+    if (out.length) {
+      yield {first: lineNo, lines: out}
+      lineNo += out.length
+    }
   }
-  if (rest.length) yield [[rest, lineNo + 1]]
+  if (rest.length) yield {first: lineNo, lines: [rest]}
 }
 
 function isWhitespace(s: string): boolean {
@@ -73,8 +75,11 @@ export async function* readJsonLines(path: string, display: string, gzip: boolea
   const stream = openStream(path, gzip, ctx)
   try {
     for await (const group of lines(stream)) {
-      for (const [text, line] of group) {
-        if (isWhitespace(text)) continue
+      const list = group.lines
+      for (let j = 0; j < list.length; j++) {
+        const text = list[j]
+        const line = group.first + j
+        if (text.length === 0 || (text.charCodeAt(0) <= 32 && isWhitespace(text))) continue
         sawContent = true
         let raw: unknown
         try {

@@ -40,6 +40,18 @@ export const FIELD_KINDS: Readonly<Record<string, FieldKind>> = {
   RdmaRanges: 'buffers',
 }
 
+/** `0x` then 1–16 lowercase hex digits without a leading zero (or exactly `0x0`): already canonical. */
+function isCanonicalHex(v: string): boolean {
+  const n = v.length
+  if (n < 3 || n > 18 || v.charCodeAt(0) !== 48 || v.charCodeAt(1) !== 120) return false
+  if (v.charCodeAt(2) === 48) return n === 3
+  for (let i = 2; i < n; i++) {
+    const c = v.charCodeAt(i)
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
+  }
+  return true
+}
+
 /** Canonical handle: lowercase hex without leading zeros, `0x0` for null. */
 export function toHandle(v: unknown): string | undefined {
   if (typeof v === 'number') {
@@ -49,6 +61,7 @@ export function toHandle(v: unknown): string | undefined {
   }
   if (typeof v === 'bigint') return '0x' + BigInt.asUintN(64, v).toString(16)
   if (typeof v === 'string') {
+    if (isCanonicalHex(v)) return v
     const m = /^0[xX]([0-9a-fA-F]{1,16})$/.exec(v)
     if (m) {
       const t = m[1].replace(/^0+(?=.)/, '').toLowerCase()
@@ -131,7 +144,22 @@ export function normalizeFields(raw: Record<string, unknown>): Record<string, Va
   const out: Record<string, Value> = {}
   for (const k in raw) {
     if (ENVELOPE.has(k)) continue
-    out[k] = normalizeOne(FIELD_KINDS[k], raw[k])
+    const v = raw[k]
+    const kind = FIELD_KINDS[k]
+    // Fast paths for the common, already-normal values.
+    if (kind === 'count' || kind === 'id' || kind === 'rc' || kind === 'error') {
+      if (typeof v === 'number') {
+        out[k] = v
+        continue
+      }
+    } else if (kind === 'text' || kind === undefined) {
+      out[k] = v as Value
+      continue
+    } else if (kind === 'handle' && typeof v === 'string' && isCanonicalHex(v)) {
+      out[k] = v
+      continue
+    }
+    out[k] = normalizeOne(kind, v)
   }
   return out
 }
