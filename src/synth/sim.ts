@@ -88,6 +88,9 @@ export class Sim implements World, PlantWorld {
   readonly minis: Proc[] = []
   readonly seed: number | string
   emitted = 0
+  /** Most actors alive at once, and the longest event queue of one actor step: what the generator holds in memory. */
+  actorsPeak = 0
+  queuePeak = 0
   /** Bytes written so far; the writer adds each line (only a byte target reads it). */
   bytes = 0
   first?: number
@@ -221,6 +224,7 @@ export class Sim implements World, PlantWorld {
       if (a.gen.next().done) a.done = true
     }
     if (a.done && x.t > this.lastClock) this.lastClock = x.t
+    if (x.q.length > this.queuePeak) this.queuePeak = x.q.length
     return x.q.length > 0
   }
 
@@ -233,6 +237,7 @@ export class Sim implements World, PlantWorld {
   private push(a: Actor): void {
     const h = this.heap
     h.push(a)
+    if (h.length > this.actorsPeak) this.actorsPeak = h.length
     let k = h.length - 1
     while (k > 0) {
       const p = (k - 1) >> 1
