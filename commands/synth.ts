@@ -73,7 +73,7 @@ planted violation (rule, pid, socket, time).`
     if (tty) process.stderr.write('\r\u001b[K')
     process.stderr.write(
       `wrote ${flags.out}: ${int(summary.events)} events, ${mb(summary.bytes)}, ${summary.processes} processes, ${int(summary.sockets)} sockets, ` +
-        `${formatDuration(summary.span.last - summary.span.first)} of trace in ${secs.toFixed(1)} s (${int(Math.round(summary.events / Math.max(secs, 0.001)))} events/s)\n` +
+        `${formatDuration(summary.span.last - summary.span.first)} of trace, generated in ${formatDuration((Date.now() - t0) * 1e6)} (${int(Math.round(summary.events / Math.max(secs, 0.001)))} events/s)\n` +
         `${planted ? `planted ${planted} violation${planted > 1 ? 's' : ''} of ${rules} rule${rules > 1 ? 's' : ''}` : 'no violation planted (healthy trace)'}; sidecar ${sidecarPath(flags.out)}\n`,
     )
   }
