@@ -1,6 +1,7 @@
 /** `santrace dump FILE.etl`: the file header and every decoded event, of any provider. */
 import {openEtl, type EtlEvent, type EtlFileHeader} from './etl/index.js'
 import {formatGuid} from './etl/index.js'
+import {decodeManifestEvent, loadManifest, ManifestSet} from './etl/manifest.js'
 import {InputError, UsageError} from './util/errors.js'
 
 export interface DumpFilter {
@@ -29,6 +30,22 @@ export interface DumpedEvent {
   cpu: number
   offset: number
   fields?: Record<string, unknown>
+  /** Set when the payload did not match the manifest template; `fields` holds what decoded. */
+  fieldsError?: string
+  /** The manifest's event message with its %n filled in (manifest-decoded events only). */
+  message?: string
+}
+
+export interface DumpOptions {
+  /** Instrumentation manifests (.man paths, or loaded) decoding manifest-based events. */
+  manifests?: string[] | ManifestSet
+}
+
+/** Loads the manifest files; a missing or invalid one throws InputError naming it (exit 2). */
+export async function loadManifests(paths: string[]): Promise<ManifestSet> {
+  const ms = []
+  for (const p of paths) ms.push(await loadManifest(p))
+  return new ManifestSet(ms)
 }
 
 function iso(ns: bigint): string {
@@ -66,7 +83,8 @@ export function headerSummary(h: EtlFileHeader): Record<string, unknown> {
   }
 }
 
-export async function* dumpEtl(path: string, filter: DumpFilter = {}, onDiagnostic?: (m: string) => void): AsyncGenerator<DumpedEvent | {header: Record<string, unknown>}> {
+export async function* dumpEtl(path: string, filter: DumpFilter = {}, onDiagnostic?: (m: string) => void, opts: DumpOptions = {}): AsyncGenerator<DumpedEvent | {header: Record<string, unknown>}> {
+  const manifests = Array.isArray(opts.manifests) ? (opts.manifests.length ? await loadManifests(opts.manifests) : undefined) : opts.manifests
   let f
   try {
     f = await openEtl(path, {onDiagnostic: (d) => onDiagnostic?.(`${d.file} @${d.offset}: ${d.message}`)})
@@ -84,10 +102,12 @@ export async function* dumpEtl(path: string, filter: DumpFilter = {}, onDiagnost
         const rel = Number(ev.tsAbsNs - first)
         if (filter.from !== undefined && rel < filter.from) continue
         if (filter.to !== undefined && rel > filter.to) continue
-        const name = ev.providerName ?? ''
+        const man = manifests && !ev.fields ? decodeManifestEvent(ev, manifests) : undefined
+        const name = man?.provider ?? ev.providerName ?? ''
         if (provs && !provs.some((p) => p === name.toLowerCase() || p === ev.providerGuid.toLowerCase() || `{${p.replace(/[{}]/g, '')}}` === ev.providerGuid.toLowerCase())) continue
-        const evName = ev.eventName ?? (ev.kind === 'event-header' ? `id ${ev.id}` : `${ev.kind} ${ev.hookId ? `0x${ev.hookId.toString(16)}` : ev.id}`)
-        if (filter.events && !filter.events.includes(evName)) continue
+        const evName = man?.eventName ?? ev.eventName ?? (ev.kind === 'event-header' ? `id ${ev.id}` : `${ev.kind} ${ev.hookId ? `0x${ev.hookId.toString(16)}` : ev.id}`)
+        // A manifest event also answers to `id N` and to its symbol-less short name (the opcode's, e.g. Parse).
+        if (filter.events && !filter.events.includes(evName) && !(man && filter.events.some((x) => x === `id ${ev.id}` || x === evName.slice(evName.lastIndexOf('/') + 1)))) continue
         if (filter.pids && !filter.pids.includes(ev.pid)) continue
         yield {
           time: iso(ev.tsAbsNs),
@@ -105,6 +125,9 @@ export async function* dumpEtl(path: string, filter: DumpFilter = {}, onDiagnost
           cpu: ev.cpu,
           offset: ev.offset,
           ...(ev.fields ? {fields: jsonFields(ev.fields) as Record<string, unknown>} : {}),
+          ...(man ? {fields: jsonFields(man.fields) as Record<string, unknown>} : {}),
+          ...(man?.error !== undefined ? {fieldsError: man.error} : {}),
+          ...(man?.message !== undefined ? {message: man.message} : {}),
         }
         if (filter.limit !== undefined && ++n >= filter.limit) return
       }

@@ -6,6 +6,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {readAllEtl, type EtlEvent} from '../../src/etl/index.js'
 import {decodeManifestEvent, loadManifest, ManifestSet, parseManifest, type Manifest, type ManifestDecoded} from '../../src/etl/manifest.js'
 import {InputError} from '../../src/util/errors.js'
+import {cli} from '../helpers/cli.js'
 import {corpusDir, requireShared} from '../helpers/shared.js'
 
 const HTTP = 'dd5ef90a-6398-47a4-ad34-4dcecdef795f'
@@ -319,5 +320,53 @@ describe('bad manifest files', () => {
     await fails(file('noprov.man', '<instrumentationManifest><instrumentation/></instrumentationManifest>'), /no <provider>/)
     await fails(file('noguid.man', '<instrumentationManifest><provider name="X"/></instrumentationManifest>'), /no valid guid/)
     await fails(file('notpl.man', manifestXml({events: '<event value="1" template="T9"/>'})), /template "T9"/)
+  })
+})
+
+describe('santrace dump --manifest', () => {
+  it('names the provider, event and fields of manifest events; --event matches the short name', async () => {
+    const dir = requireShared('ETL corpus', corpusDir())
+    if (!dir) return
+    const etl = join(dir, 'tx_HTTP_Server.etl')
+    const man = join(dir, 'tx_HTTP_Server.man')
+    // A second manifest (repeatable flag) for another provider does not disturb the first.
+    const other = join(mkdtempSync(join(tmpdir(), 'santrace-man-')), 'other.man')
+    writeFileSync(other, manifestXml({events: '<event value="1" symbol="One"/>'}))
+    const r = await cli(['dump', etl, '--manifest', man, '--manifest', other, '--event', 'Parse', '--format', 'jsonl'])
+    expect(r.code).toBe(0)
+    const evs = r.stdout.trim().split('\n').slice(1).map((l) => JSON.parse(l))
+    expect(evs).toHaveLength(291)
+    expect(evs[0]).toMatchObject({
+      provider: 'Microsoft-Windows-HttpService',
+      event: 'HTTP Request Trace Task/Parse',
+      id: 2,
+      fields: {RequestObj: '18446738026454074672', HttpVerb: 4, Url: 'http://georgis2:80/windir.txt'},
+      message: 'Parsed request (request pointer 18446738026454074672, method 4) with URI http://georgis2:80/windir.txt.',
+    })
+    expect(evs.every((e: {fieldsError?: string}) => e.fieldsError === undefined)).toBe(true)
+    const text = await cli(['dump', etl, '--manifest', man, '--provider', 'Microsoft-Windows-HttpService', '--limit', '1'])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/Microsoft-Windows-HttpService\/HTTP Connection Trace Task\/ConnConnect op 28 .* ConnectionObj=18446738026461208592 LocalAddrLength=28 LocalAddr=17000050/)
+    // Without the manifest the same events stay raw.
+    const raw = await cli(['dump', etl, '--limit', '2', '--format', 'jsonl'])
+    expect(JSON.parse(raw.stdout.trim().split('\n')[2])).toMatchObject({provider: HTTP, event: 'id 21'})
+  })
+
+  it('a missing or invalid manifest is an error naming the file, exit 2', async () => {
+    const dir = requireShared('ETL corpus', corpusDir())
+    if (!dir) return
+    const etl = join(dir, 'tx_HTTP_Server.etl')
+    const missing = await cli(['dump', etl, '--manifest', '/nonexistent/x.man'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/\/nonexistent\/x\.man: manifest file not found/)
+    expect(missing.stdout).toBe('')
+    const notXml = await cli(['dump', etl, '--manifest', 'package.json'])
+    expect(notXml.code).toBe(2)
+    expect(notXml.stderr).toMatch(/package\.json.*not well-formed XML/)
+    const empty = join(mkdtempSync(join(tmpdir(), 'santrace-man-')), 'noprov.man')
+    writeFileSync(empty, '<instrumentationManifest/>')
+    const noProv = await cli(['dump', etl, '--manifest', empty])
+    expect(noProv.code).toBe(2)
+    expect(noProv.stderr).toContain(`${empty}: no <provider> element`)
   })
 })
