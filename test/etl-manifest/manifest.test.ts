@@ -103,6 +103,15 @@ describe('tx_HTTP_Server.etl with tx_HTTP_Server.man (SOURCES.md ground truth)',
     expect(d.consumed).toBe(70)
   })
 
+  it('the first 13 Parse events fall 7 + 6 into two consecutive 1-second windows (EtwFileSourceTest)', () => {
+    if (!dir) return
+    const parse = events.filter((e, i) => decoded[i]?.eventName === 'HTTP Request Trace Task/Parse').slice(0, 13)
+    const t0 = parse[0].tsAbsNs
+    const windows = new Map<bigint, number>()
+    for (const e of parse) windows.set((e.tsAbsNs - t0) / 1_000_000_000n, (windows.get((e.tsAbsNs - t0) / 1_000_000_000n) ?? 0) + 1)
+    expect([...windows]).toEqual([[0n, 7], [1n, 6]])
+  })
+
   it('a truncated payload yields the fields decoded so far plus an error, never a throw', () => {
     if (!dir) return
     const ev = events.find((e) => e.kind === 'event-header' && e.id === 2)!
@@ -127,6 +136,26 @@ describe('tx_HTTP_Server.etl with tx_HTTP_Server.man (SOURCES.md ground truth)',
     // 32-bit pointer size: RequestObj is 4 bytes, the rest shifts.
     const p32 = decodeManifestEvent({...pick(ev), pointerSize: 4}, set)!
     expect(typeof p32.fields.RequestObj).toBe('number')
+  })
+
+  it('random payloads for every event type never throw and never read past the payload', () => {
+    if (!dir) return
+    const set = new ManifestSet([man])
+    let seed = 12345
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+    const seen = new Set<number>()
+    for (const ev of events) {
+      if (ev.kind !== 'event-header' || seen.has(ev.id)) continue
+      seen.add(ev.id)
+      for (let k = 0; k < 200; k++) {
+        const n = Math.floor(rnd() * (ev.payloadBytes.length + 16))
+        const b = new Uint8Array(n)
+        for (let i = 0; i < n; i++) b[i] = rnd() < 0.5 && i < ev.payloadBytes.length ? ev.payloadBytes[i] : Math.floor(rnd() * 256)
+        const d = decodeManifestEvent({...pick(ev), payloadBytes: b}, set)!
+        expect(d.consumed).toBeLessThanOrEqual(n)
+      }
+    }
+    expect(seen.size).toBe(12)
   })
 
   it('events of providers or (id, version) pairs the manifest does not define are left alone', () => {
