@@ -58,3 +58,4 @@ export {
   type TlFieldDef,
   type TlWriteEvent,
 } from './writer.js'
+export * from './manifest.js'
