@@ -154,9 +154,8 @@ export interface World {
   readonly procs: readonly Proc[]
   /** The trace is not yet as large as asked, counting the sessions in progress: start another session. */
   wantMore(): boolean
-  sessionStarted(): void
-  /** A session ended after writing `events` events. */
-  sessionEnded(events: number): void
+  sessionStarted(x: Ctx): void
+  sessionEnded(x: Ctx): void
   nextPort(): number
   /** A fresh dwProviderReserved token (WSPDuplicateSocket). */
   nextToken(): string
@@ -423,11 +422,20 @@ export class Ctx {
     }
   }
 
-  /** WSPCloseSocket: the pending receive is flushed with `status` inside the call; then the final WPUCloseSocketHandle. */
-  close(k: Sock, opts: {status?: number; ms?: number; release?: boolean; keepTid?: boolean} = {}): RawEvent {
+  /** The provider's internal connection state change (ConnState), in the vocabulary of WinOF ibwsd. */
+  connState(k: Sock, from: string, to: string, reason: string): void {
+    this.ev(k.p.pid, undefined, 'ConnState', {Socket: k.s, Old: from, New: to, Reason: reason})
+  }
+
+  /**
+   * WSPCloseSocket: the pending receive is flushed with `status` inside the call; then the final
+   * WPUCloseSocketHandle. `state`: the provider's connection state, logged as it closes.
+   */
+  close(k: Sock, opts: {status?: number; ms?: number; release?: boolean; keepTid?: boolean; state?: string} = {}): RawEvent {
     const p = k.p
     const c = this.call(p, k.tid, 'WSPCloseSocket', {Socket: k.s})
     this.waitUs(5, 40)
+    if (opts.state) this.connState(k, opts.state, 'CLOSED', 'closesocket')
     if (k.recv) {
       this.complete(k.recv, opts.status ?? E.WSA_OPERATION_ABORTED, 0, {reason: 'flush-on-close', polled: false})
       k.recv = undefined

@@ -145,6 +145,7 @@ function accept(x: Ctx, S: Proc, L: Listener, c: Sock, plant?: string): Sock {
   x.ev(S.pid, undefined, 'NetEventReset', {Socket: L.s, EventHandle: L.ev})
   x.upcall(S, a.tid, 'WPUCreateSocketHandle', {CatalogEntryId: 1001, Context: a.s}, 0, 0, {NewSwitchSocket: a.h})
   x.ret(S, a.tid, call, a.s)
+  x.connState(a, 'CREATE', 'CONNECTED', 'accepted')
   a.addr = L.addr
   L.busyUntil = x.t
   return a
@@ -230,6 +231,7 @@ function duplicate(x: Ctx, c: Sock, D: Proc, plant?: string): Sock {
   const token = x.world.nextToken()
   const call = x.call(C, c.tid, 'WSPDuplicateSocket', {Socket: c.s, TargetPid: D.pid})
   x.waitUs(10, 80)
+  x.connState(c, 'CONNECTED', 'DUPLICATING_OLD', 'duplicate')
   if (plant === 'SAN038') {
     mark(x, 'SAN038', C, c, 'WSPDuplicateSocket returned with a receive still pending (not flushed with success and 0 bytes)')
   } else if (c.recv) {
@@ -239,11 +241,12 @@ function duplicate(x: Ctx, c: Sock, D: Proc, plant?: string): Sock {
   x.waitUs(5, 40)
   x.ret(C, c.tid, call, 0, 0, {ProviderReservedOut: token})
   x.waitUs(20, 300)
-  x.close(c)
+  x.close(c, {state: 'DUPLICATING_OLD'})
   x.waitUs(100, 2000)
   const n = x.newSock(D)
   n.addr = c.addr
   x.createSocket(n, {token})
+  x.connState(n, 'DUPLICATING_NEW', 'CONNECTED', 'duplicate')
   x.register(n, 'R', MEM_WRITE)
   x.register(n, 'S', MEM_READ)
   x.postRecv(n)
@@ -432,6 +435,7 @@ export function* connection(x: Ctx, spec: ConnectionSpec): Generator<void> {
     a = accept(x, S, L, c, plant)
     yield
     x.waitUs(50, 500)
+    x.connState(c, 'CONNECT', 'CONNECTED', 'cm-rep')
     x.ev(C.pid, undefined, 'NetEventSignal', {Socket: c.s, EventHandle: c.ev, FdBit: 4, Error: 0})
     x.waitUs(3, 40)
     enumConnect(x, c, 0)
@@ -558,6 +562,7 @@ export function* connection(x: Ctx, spec: ConnectionSpec): Generator<void> {
     if (plant === 'SAN030') mark(x, plant, p, c, 'the receive pending at close was completed with WSAETIMEDOUT instead of WSA_OPERATION_ABORTED')
     if (plant === 'SAN032') mark(x, plant, p, c, 'no WPUCloseSocketHandle after WSPCloseSocket')
     x.close(c, {
+      state: 'CONNECTED',
       ms: plant === 'SAN029' ? 1500 : undefined,
       status: plant === 'SAN030' ? E.WSAETIMEDOUT : undefined,
       release: plant !== 'SAN032',
@@ -573,7 +578,7 @@ export function* connection(x: Ctx, spec: ConnectionSpec): Generator<void> {
   const closeA = (): void => {
     if (abortA) sh(a.p, a.tid, 'SwitchAbort', {SanSocket: a.s, Reason: 'application closed with pending requests'})
     x.deregister(a, 'S')
-    x.close(a)
+    x.close(a, {state: 'CONNECTED'})
   }
   if (forced || CLOSE_PLANTS.has(plant ?? '') || rng.chance(0.5)) {
     closeC()
@@ -639,6 +644,7 @@ export function* connectTimeout(x: Ctx, C: Proc): Generator<void> {
   x.callRet(C, c.tid, 'WSPConnect', {Socket: c.s, Addr: dest}, -1, E.WSAEWOULDBLOCK, {}, x.rng.real(30, 300))
   yield
   x.wait(x.rng.real(20, 400))
+  x.connState(c, 'CONNECT', 'DISCONNECTED', 'cm-timeout')
   x.ev(C.pid, undefined, 'NetEventSignal', {Socket: c.s, EventHandle: c.ev, FdBit: 4, Error: E.WSAETIMEDOUT})
   x.waitUs(3, 40)
   enumConnect(x, c, E.WSAETIMEDOUT)
@@ -703,15 +709,14 @@ export function other(x: Ctx, procs: readonly Proc[], p: Proc): Proc {
 export function* slot(x: Ctx, procs: readonly Proc[], index: number): Generator<void> {
   let first = index === 0
   while (first || x.world.wantMore()) {
-    const before = x.count
-    x.world.sessionStarted()
+    x.world.sessionStarted(x)
     const [C, S] = pickPair(x, procs)
     // The first sessions of the trace show each kind once: a connection, a cancelled connect, a timed-out one.
     const kind = first ? 0 : x.count === 0 && index <= 2 ? 3 - index : x.rng.weighted([90, 5, 5])
     if (kind === 0) yield* connection(x, {client: C, server: S, dupTo: other(x, procs, C), showcase: first})
     else if (kind === 1) yield* connectTimeout(x, C)
     else yield* connectCancelled(x, C)
-    x.world.sessionEnded(x.count - before)
+    x.world.sessionEnded(x)
     first = false
     x.pause(0.1, 80)
     yield

@@ -111,7 +111,8 @@ export class Sim implements World, PlantWorld {
   private dest = 0
   private refusing = 0
   private readonly slots: number
-  private active = 0
+  /** Sessions in progress: their actor and its event count when they started. */
+  private readonly active = new Map<Ctx, number>()
   private sessions = 0
   private sessionEvents = 0
 
@@ -153,21 +154,23 @@ export class Sim implements World, PlantWorld {
   }
 
   wantMore(): boolean {
-    // Sessions in progress will still write about half their average size each.
+    // Sessions in progress will still write what an average session writes, less what they wrote.
     const avg = this.sessions ? this.sessionEvents / this.sessions : 150
-    const ahead = (this.active * avg) / 2
+    let ahead = 0
+    for (const [x, before] of this.active) ahead += Math.max(avg - (x.count - before), avg / 10)
     const perEvent = this.emitted ? this.bytes / this.emitted : 170
     return Math.max((this.emitted + ahead) / this.targetEvents, (this.bytes + ahead * perEvent) / this.targetBytes) < 1
   }
 
-  sessionStarted(): void {
-    this.active++
+  sessionStarted(x: Ctx): void {
+    this.active.set(x, x.count)
   }
 
-  sessionEnded(events: number): void {
-    this.active--
+  sessionEnded(x: Ctx): void {
+    const before = this.active.get(x) ?? x.count
+    this.active.delete(x)
     this.sessions++
-    this.sessionEvents += events
+    this.sessionEvents += x.count - before
   }
 
   nextPort(): number {
