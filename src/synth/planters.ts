@@ -166,7 +166,7 @@ const PLANTERS: Planter[] = [
       x.callRet(p, k2.tid, 'WSPBind', {Socket: k2.s, Addr: `${p.ip}:${x.world.nextPort()}`})
       yield
       x.waitUs(50, 2000)
-      x.close(k2)
+      x.close(k2, {recycle: false})
       x.releaseTid(p, k1.tid)
     },
   },

@@ -93,6 +93,10 @@ export interface Proc {
   cacheCb: boolean
   listen?: Listener
   sockSerial: number
+  /** Descriptor values handed out (fresh ones). */
+  sockValues: number
+  /** Released descriptors and switch handles and when they became free: [s, h, time, …]. */
+  freeSocks: Array<string | number>
   memSerial: number
   appSerial: number
   /** Free threads and when they became free: [tid, time, tid, time, …]. */
@@ -262,17 +266,40 @@ export class Ctx {
   /** A new socket of `p` (not yet created by WSPSocket), on a thread of its own unless given. */
   newSock(p: Proc, tid?: number): Sock {
     const n = ++p.sockSerial
+    // Descriptor and switch handle: values released earlier are often handed out again (a new
+    // generation of the descriptor); descriptors and switch handles never share a value.
+    let s: string | undefined
+    let h: string | undefined
+    const f = p.freeSocks
+    for (let i = 0; i < f.length; i += 3) {
+      if ((f[i + 2] as number) <= this.t) {
+        if (this.rng.chance(0.3)) break
+        s = f[i] as string
+        h = f[i + 1] as string
+        f.splice(i, 3)
+        break
+      }
+    }
+    if (s === undefined || h === undefined) {
+      const v = ++p.sockValues
+      s = hex(0x1000 + v * 8)
+      h = hex(0x1000 + v * 8 + 4)
+    }
     return {
       p,
       n,
-      // Descriptors and switch handles never share a value (low bits 0 and 4).
-      s: hex(0x1000 + n * 8),
-      h: hex(0x1000 + n * 8 + 4),
+      s,
+      h,
       tid: tid ?? this.acquireTid(p),
       ev: hex(0x40000 + n * 16),
       base: 0x100000000 + n * 0x1000000,
       recvSlot: 0,
     }
+  }
+
+  /** The socket is gone (closed and released): its descriptor and switch handle may be reused from now on. */
+  recycle(k: Sock): void {
+    k.p.freeSocks.push(k.s, k.h, this.t)
   }
 
   /** OVERLAPPED of slot `slot` of a socket: unique per process among outstanding operations. */
@@ -431,7 +458,7 @@ export class Ctx {
    * WSPCloseSocket: the pending receive is flushed with `status` inside the call; then the final
    * WPUCloseSocketHandle. `state`: the provider's connection state, logged as it closes.
    */
-  close(k: Sock, opts: {status?: number; ms?: number; release?: boolean; keepTid?: boolean; state?: string} = {}): RawEvent {
+  close(k: Sock, opts: {status?: number; ms?: number; release?: boolean; keepTid?: boolean; state?: string; recycle?: boolean} = {}): RawEvent {
     const p = k.p
     const c = this.call(p, k.tid, 'WSPCloseSocket', {Socket: k.s})
     this.waitUs(5, 40)
@@ -445,6 +472,7 @@ export class Ctx {
     if (opts.release !== false) {
       this.waitUs(20, 200)
       this.upcall(p, p.comp, 'WPUCloseSocketHandle', {SwitchSocket: k.h})
+      if (opts.recycle ?? !opts.keepTid) this.recycle(k)
     }
     if (!opts.keepTid) this.releaseTid(p, k.tid)
     return r

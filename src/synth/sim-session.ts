@@ -69,7 +69,7 @@ export function* setupProcess(x: Ctx, p: Proc): Generator<void> {
   const cs = x.newSock(p, tid)
   x.createSocket(cs)
   x.callRet(p, tid, 'WSPIoctl', {Socket: cs.s, IoctlCode: SIO_ADDRESS_LIST_QUERY, InLen: 0, OutLen: 1024, Overlapped: '0x0'}, 0, 0, {BytesOut: 40, AddrCount: 2})
-  x.close(cs, {keepTid: true})
+  x.close(cs, {keepTid: true, recycle: true})
   yield
   x.waitUs(50, 400)
   p.listen = listener(x, p, `${p.ip}:445`, tid)
@@ -573,6 +573,7 @@ export function* connection(x: Ctx, spec: ConnectionSpec): Generator<void> {
       mark(x, plant, p, c, 'WSPDeregisterMemory on the descriptor after WSPCloseSocket returned')
       x.callRet(p, c.tid, 'WSPDeregisterMemory', {Socket: c.s, MemHandle: c.R!.handle}, -1, E.WSAENOTSOCK)
       x.releaseTid(p, c.tid)
+      x.recycle(c)
     }
   }
   const closeA = (): void => {
@@ -633,6 +634,7 @@ function forcedClose(x: Ctx, c: Sock, a: Sock): void {
   x.upcall(C, C.comp, 'WPUCloseSocketHandle', {SwitchSocket: c.h})
   x.shim(C, c.tid, 'AppComplete', {AppReqId: id, Status: E.WSA_OPERATION_ABORTED, Bytes: 0})
   x.releaseTid(C, c.tid)
+  x.recycle(c)
   x.waitUs(20, 300)
   x.callRet(a.p, a.tid, 'WSPDeregisterRdmaMemory', {Socket: a.s, TargetDescriptor: desc, TargetDescriptorLen: 16})
 }
@@ -672,6 +674,7 @@ export function* connectCancelled(x: Ctx, C: Proc, plant?: 'SAN014' | 'SAN031'):
   x.waitUs(20, 200)
   x.upcall(C, C.comp, 'WPUCloseSocketHandle', {SwitchSocket: c.h})
   x.releaseTid(C, c.tid)
+  x.recycle(c)
 }
 
 /** A connect refused with a no-fallback code (WSAECONNREFUSED) by a destination that is not in the trace. */

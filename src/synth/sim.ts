@@ -143,7 +143,7 @@ export class Sim implements World, PlantWorld {
   }
 
   private makeProc(pid: number, index: number, ip: string, o: {shim: boolean; rdmaRead: boolean; cacheCb: boolean}): Proc {
-    return {pid, index, ip, comp: 9000 + index, ...o, sockSerial: 0, memSerial: 0, appSerial: 0, freeTids: [], nextTid: 100 + ((pid * 7) % 400)}
+    return {pid, index, ip, comp: 9000 + index, ...o, sockSerial: 0, sockValues: 0, freeSocks: [], memSerial: 0, appSerial: 0, freeTids: [], nextTid: 100 + ((pid * 7) % 400)}
   }
 
   // ---- World ---------------------------------------------------------------------------------
