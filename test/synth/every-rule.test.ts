@@ -3,7 +3,7 @@
  * with exactly the planted findings — per rule, and per instance (process and socket) — and
  * nothing else. 200,000 events written through the streaming writer, as `santrace synth` does.
  */
-import {readFileSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {analyze} from '../../src/analyze.js'
@@ -35,5 +35,16 @@ describe('every rule planted in a 200k-event trace', () => {
     // Each planted violation is reported in its own process, on its own socket.
     expect(r.findings.map((f) => key(f.rule, f.pid, f.socket)).sort()).toEqual(sidecar.instances.map((i) => key(i.rule, i.pid, i.socket)).sort())
     expect(r.rules.map((s) => `${s.rule} ${s.status}`)).toEqual(RULE_IDS.map((id) => `${id} violated`))
+    rmSync(out)
+  })
+
+  it('also with one process (connections to itself, duplication within it) and many concurrent connections, every rule twice', async () => {
+    const out = join(tempDir, 'every-rule-one-process.jsonl')
+    const summary = synthesize({seed: 'one', events: 12_000, processes: 1, sockets: 40, inject: {all: 2}}, out)
+    const r = await analyze({files: [out]})
+    expect(r.problems).toEqual([])
+    expect(r.findings.map((f) => key(f.rule, f.pid, f.socket)).sort()).toEqual(summary.sidecar.instances.map((i) => key(i.rule, i.pid, i.socket)).sort())
+    expect(Object.values(summary.sidecar.expected)).toEqual(RULE_IDS.map(() => 2))
+    rmSync(out)
   })
 })

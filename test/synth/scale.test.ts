@@ -3,7 +3,7 @@
  * speed and with bounded memory; and a size target. The million-event run is skipped when
  * SANTRACE_QUICK is set.
  */
-import {statSync} from 'node:fs'
+import {rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {Sim, synthesize} from '../../src/synth/sim.js'
@@ -38,5 +38,6 @@ describe('the generator at scale', () => {
     expect(statSync(out).size).toBe(s.bytes)
     expect(s.bytes).toBeGreaterThanOrEqual(4_000_000)
     expect(s.bytes).toBeLessThan(4_400_000)
+    rmSync(out)
   })
 })
