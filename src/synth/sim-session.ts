@@ -268,7 +268,6 @@ const SHOWCASE: Step[] = ['c2s', 's2c', 'rdmaWrite', 'c2s', 'rdmaRead', 'query',
 /** A planted step of the data phase. */
 function dataPlant(x: Ctx, plant: string, c: Sock, a: Sock): void {
   const C = c.p
-  const rng = x.rng
   switch (plant) {
     case 'SAN002':
       mark(x, plant, C, c, 'the switch forwarded WSPShutdown to the SAN provider')
@@ -352,7 +351,6 @@ function dataPlant(x: Ctx, plant: string, c: Sock, a: Sock): void {
       x.callRet(C, c.tid, 'WSPIoctl', {Socket: c.s, IoctlCode: 0x4004667e, InLen: 4, OutLen: 0, Overlapped: '0x0'}, -1, E.WSAEOPNOTSUPP)
       return
     default:
-      void rng
       throw new Error(`no data-phase plant for ${plant}`)
   }
 }
@@ -400,7 +398,7 @@ export function* connection(x: Ctx, spec: ConnectionSpec): Generator<void> {
     x.callRet(C, c.tid, 'WSPEventSelect', {Socket: c.s, EventHandle: c.ev, NetworkEvents: FD_CONNECT})
   }
   yield
-  // Read only now: a session that starts with the trace runs its first step before the processes' start-up.
+  // Read only now: the first step of a session that starts with the trace is generated before the processes' start-up is.
   const L = own ?? S.listen!
 
   if (plant === 'SAN016') {
