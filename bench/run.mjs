@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: generates its inputs, then measures decoding and full analysis of JSON
+// `npm run bench`: generates its inputs with the simulator (santrace synth), then measures decoding and full analysis of JSON
 // Lines and .etl (events/s, MB/s, peak RSS), the RSS of a 10x larger trace, and the scaling
 // of --jobs over 8 files. Prints a table and writes bench/results.json. Not a test: numbers
 // depend on the machine. BENCH_EVENTS sets the base size (default 1,000,000 events).
@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 if (!existsSync(join(root, 'dist', 'src', 'analyze.js'))) execFileSync('npm', ['run', 'build'], {cwd: root, stdio: 'inherit'})
-const {generate} = await import('../dist/src/synth/bench-gen.js')
+const {synthesize} = await import('../dist/src/synth/sim.js')
 const {convert} = await import('../dist/src/convert.js')
 
 const work = join(root, 'bench', 'work')
@@ -27,7 +27,8 @@ async function input(name, events, seed) {
   const jsonl = join(work, `${name}.jsonl`)
   if (!existsSync(jsonl)) {
     process.stderr.write(`generating ${jsonl} (${events.toLocaleString('en-US')} events)\n`)
-    await generate(jsonl, {events, seed})
+    // The simulator: 16 processes, 64 concurrent connections, both notification modes, RDMA.
+    synthesize({events, seed, processes: 16, sockets: 64}, jsonl)
   }
   return jsonl
 }

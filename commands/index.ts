@@ -8,6 +8,7 @@ import Export from './export.js'
 import Report from './report.js'
 import Rules from './rules.js'
 import Stats from './stats.js'
+import Synth from './synth.js'
 import Timeline from './timeline.js'
 
 export const COMMANDS = {
@@ -21,5 +22,6 @@ export const COMMANDS = {
   report: Report,
   rules: Rules,
   stats: Stats,
+  synth: Synth,
   timeline: Timeline,
 }

@@ -25,7 +25,7 @@ describe('documentation', () => {
 
   it('the README lists every command and links the rules', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-    for (const c of ['santrace analyze', 'santrace rules', 'santrace timeline', 'santrace baseline create', 'santrace baseline prune', 'santrace diff', 'docs/ci.md', 'santrace report', 'santrace export', 'santrace stats', 'santrace convert', 'santrace dump']) expect(readme).toContain(c)
+    for (const c of ['santrace analyze', 'santrace rules', 'santrace timeline', 'santrace baseline create', 'santrace baseline prune', 'santrace diff', 'docs/ci.md', 'santrace report', 'santrace export', 'santrace stats', 'santrace convert', 'santrace dump', 'santrace synth']) expect(readme).toContain(c)
     expect(readme).toContain('docs/rules.md')
     for (const r of RULES) expect(readme, r.meta.id).toContain(r.meta.id)
   })

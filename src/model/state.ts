@@ -159,7 +159,7 @@ export interface Proc {
  * the process have finished: memory then follows live work, not trace length, even when
  * every request has an OVERLAPPED of its own.
  */
-export const DONE_OPS_KEPT = 65536
+export const DONE_OPS_KEPT = 4096
 
 /** What the model resolved for one event; handed to every rule. */
 export interface Step {
@@ -368,6 +368,9 @@ export class Model {
       }
     }
     call.op = op
+    // A reused OVERLAPPED replaces the finished operation it held: that one is forgotten.
+    const old = p.ops.get(ov)
+    if (old?.slot !== undefined && old.slot >= p.doneBase) p.doneOps[old.slot - p.doneBase] = undefined
     p.ops.set(ov, op)
     k.pending.add(op)
   }

@@ -58,6 +58,7 @@ export const SAN034: RuleModule = {
           },
           () => {
             if (!r.complete) ctx.inconclusive('the trace ended before the cancel deadline')
+            else ctx.checked()
           },
         )
       },
