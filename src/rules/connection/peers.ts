@@ -68,17 +68,22 @@ export class Peers {
     const callee = parseAddr(cond?.f.CalleeAddr)
     const caller = parseAddr(cond?.f.CallerAddr)
     const bound = listen ? this.bound.get(listen) : undefined
-    let fallback: Connect | undefined
+    const pending: Connect[] = []
+    const done: Connect[] = []
     for (const c of this.connects.values()) {
       if (c.sock === listen) continue
       const to = callee ? compatible(c.dest, callee) && (!bound || destMatches(c.dest, bound)) : bound ? destMatches(c.dest, bound) : false
       if (!to) continue
       const from = this.bound.get(c.sock)
       if (caller && from && !compatible(caller, from)) continue
-      if (!c.returned || c.sock.state === 'CONNECTING') return c
-      fallback ??= c
+      if (!c.returned || c.sock.state === 'CONNECTING') pending.push(c)
+      else done.push(c)
     }
-    return fallback
+    const candidates = pending.length ? pending : done
+    // Without the caller's address several connects to one listener cannot be told apart:
+    // leave the accept unpaired rather than pair it with the wrong peer.
+    if (!caller && candidates.length > 1) return undefined
+    return candidates[0]
   }
 
   listener(): RuleListener {
