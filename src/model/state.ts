@@ -159,7 +159,7 @@ export interface Proc {
  * the process have finished: memory then follows live work, not trace length, even when
  * every request has an OVERLAPPED of its own.
  */
-export const DONE_OPS_KEPT = 4096
+export const DONE_OPS_KEPT = 1024
 
 /** What the model resolved for one event; handed to every rule. */
 export interface Step {
@@ -679,7 +679,7 @@ export class Model {
       p.doneOps[p.doneHead++] = undefined
       if (old && p.ops.get(old.ov) === old) p.ops.delete(old.ov)
     }
-    if (p.doneHead > 4096 && p.doneHead * 2 > p.doneOps.length) {
+    if (p.doneHead > 1024 && p.doneHead * 2 > p.doneOps.length) {
       p.doneOps = p.doneOps.slice(p.doneHead)
       p.doneBase += p.doneHead
       p.doneHead = 0
