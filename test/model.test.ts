@@ -41,3 +41,28 @@ describe('model memory', () => {
     expect(bind.sock?.gen).toBe(2)
   })
 })
+
+describe('released sockets', () => {
+  it('stay findable for the last RELEASED_KEPT of a process, then only their generation count remains', async () => {
+    const {RELEASED_KEPT} = await import('../src/model/state.js')
+    const m = new Model()
+    const n = RELEASED_KEPT + 10
+    for (let k = 0; k < n; k++) {
+      const s = 0x1000 + k * 4
+      const h = `0x${(0x90000 + k * 4).toString(16)}`
+      m.apply(ev('call', 'WSPSocket', {Seq: 3 * k + 1, Fn: 'WSPSocket'}))
+      m.apply(ev('up', 'WPUCreateSocketHandle', {Seq: 100000 + k, Up: 'WPUCreateSocketHandle'}))
+      m.apply(ev('upret', 'WPUCreateSocketHandle', {Seq: 100000 + k, Up: 'WPUCreateSocketHandle', NewSwitchSocket: h}))
+      m.apply(ev('ret', 'WSPSocket', {Seq: 3 * k + 1, Fn: 'WSPSocket', Rc: s}))
+      m.apply(ev('call', 'WSPCloseSocket', {Seq: 3 * k + 2, Fn: 'WSPCloseSocket', Socket: `0x${s.toString(16)}`}))
+      m.apply(ev('ret', 'WSPCloseSocket', {Seq: 3 * k + 2, Fn: 'WSPCloseSocket', Rc: 0}))
+      m.apply(ev('up', 'WPUCloseSocketHandle', {Seq: 200000 + k, Up: 'WPUCloseSocketHandle', SwitchSocket: h}))
+    }
+    const p = m.procs.get(1)!
+    expect(p.sockets.size).toBe(RELEASED_KEPT)
+    expect(p.handles.size).toBe(RELEASED_KEPT)
+    expect(p.gens.size).toBe(n)
+    expect(p.sockets.get('0x1000')).toBeUndefined()
+    expect(p.sockets.get(`0x${(0x1000 + (n - 1) * 4).toString(16)}`)?.state).toBe('RELEASED')
+  })
+})

@@ -151,7 +151,12 @@ export interface Proc {
   doneBase: number
   /** Successful WSPStartupEx not yet matched by WSPCleanup. */
   startups: number
+  /** Released sockets still mapped by descriptor, oldest first (bounded, see RELEASED_KEPT). */
+  released: Sock[]
 }
+
+/** Released sockets kept findable by descriptor per process. */
+export const RELEASED_KEPT = 1024
 
 /**
  * Finished operations stay findable by their OVERLAPPED (a second completion must be seen)
@@ -227,6 +232,7 @@ export class Model {
         doneHead: 0,
         doneBase: 0,
         startups: 0,
+        released: [],
       }
       this.procs.set(pid, p)
     }
@@ -608,7 +614,10 @@ export class Model {
         if (step.sock) {
           const k = step.sock
           k.release ??= ev
-          if (k.state === 'CLOSED') k.state = 'RELEASED'
+          if (k.state === 'CLOSED') {
+            k.state = 'RELEASED'
+            this.forgetReleased(p, k)
+          }
           this.forgetDoneOps(p, k)
           // RDMA memory exposed by a released socket is gone with it.
           for (const r of p.rdmaRegs) if (r.sock === k) p.rdmaRegs.delete(r)
@@ -667,6 +676,20 @@ export class Model {
       op.done = c
       op.sock?.pending.delete(op)
       this.retire(p, op)
+    }
+  }
+
+  /**
+   * Released sockets stay findable by descriptor (a later call on it is SAN033; the next
+   * WSPSocket returning it starts the next generation) for the last RELEASED_KEPT of them per
+   * process; older ones are dropped, keeping only their generation count.
+   */
+  private forgetReleased(p: Proc, k: Sock): void {
+    p.released.push(k)
+    if (p.released.length > RELEASED_KEPT) {
+      const old = p.released.shift()!
+      if (p.sockets.get(old.s) === old) p.sockets.delete(old.s)
+      if (old.switchHandle && p.handles.get(old.switchHandle) === old) p.handles.delete(old.switchHandle)
     }
   }
 
