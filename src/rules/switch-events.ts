@@ -2,12 +2,12 @@
 import {RDMA_FNS} from '../model/constants.js'
 import type {AppReq, Op, Proc, RdmaReg} from '../model/state.js'
 import {isOutstanding} from '../model/state.js'
+import {overlaps} from './listeners.js'
 
 export const SWITCH_NEEDS = {keys: ['app:Cancel', 'app:Request', 'sw:Map', 'sw:Abort'], why: 'switch-side events (WSD.SwitchShim: AppRequest, AppCancel, AppComplete, SwitchMap)'}
 
 type Range = {start: bigint; end: bigint}
 
-const overlaps = (a: Range, b: Range): boolean => a.start < b.end && b.start < a.end
 
 /** The application buffer ranges of a request: its own buffer plus the RDMA ranges the switch mapped. */
 export function requestRanges(r: AppReq): Range[] {

@@ -2,24 +2,8 @@
 import {FD_ACCEPT, FD_CONNECT, FD_CONNECT_BIT} from '../../model/constants.js'
 import {type Ev, type Value, num, str} from '../../model/event.js'
 import {addr} from '../../model/state.js'
-import type {Handler, RuleListener} from '../types.js'
+export {merge, overlaps} from '../listeners.js'
 
-/**
- * Merges listeners: for a key present in several, the handlers run in the order given.
- * Helpers (registrations, peer matching) go first so the rule sees their updated state.
- */
-export function merge(...ls: RuleListener[]): RuleListener {
-  const out: RuleListener = {}
-  for (const l of ls) {
-    for (const [k, h] of Object.entries(l)) {
-      if (typeof h !== 'function') continue
-      const prev = out[k] as Handler | undefined
-      const next = h as Handler
-      out[k] = prev ? (s) => (prev(s), next(s)) : next
-    }
-  }
-  return out
-}
 
 /** An address `a.b.c.d:port` or `[v6]:port`. */
 export interface SockAddr {
@@ -110,7 +94,6 @@ export const hex = (v: bigint): string => `0x${v.toString(16)}`
 export const rangeText = (start: bigint, end: bigint): string => `[${hex(start)}, ${hex(end)})`
 
 /** Overlap of two half-open ranges. */
-export const overlaps = (a: {start: bigint; end: bigint}, b: {start: bigint; end: bigint}): boolean => a.start < b.end && b.start < a.end
 
 /** Socket states owned by other rules: calls there are judged by SAN033 (closed) and SAN037 (duplicated out). */
 export const CLOSED_STATES = new Set(['CLOSING', 'CLOSED', 'RELEASED'])

@@ -7,25 +7,13 @@ import {type Ev, type Value, num, str} from '../../model/event.js'
 import {toHandle} from '../../model/fields.js'
 import type {Call, Sock, Step} from '../../model/state.js'
 import {formatOffset} from '../../util/duration.js'
-import type {Handler, RuleListener} from '../types.js'
+export {merge} from '../listeners.js'
+import type {RuleListener} from '../types.js'
 
 /** SIO_GET_EXTENSION_FUNCTION_POINTER and SIO_ADDRESS_LIST_QUERY (wsd-rules §1.0). */
 export const SIO_GET_EXTENSION_FUNCTION_POINTER = 0xc8000006
 export const SIO_ADDRESS_LIST_QUERY = 0x48000016
 
-/** Merges listeners: for a key present in several, the handlers run in the order given. */
-export function merge(...ls: RuleListener[]): RuleListener {
-  const out: RuleListener = {}
-  for (const l of ls) {
-    for (const [k, h] of Object.entries(l)) {
-      if (typeof h !== 'function') continue
-      const prev = out[k] as Handler | undefined
-      const next = h as Handler
-      out[k] = prev ? (s) => (prev(s), next(s)) : next
-    }
-  }
-  return out
-}
 
 /** `+1.250000 s`: the trace time of an event, for messages. */
 export const when = (ev: Ev): string => formatOffset(ev.ts)
