@@ -43,6 +43,21 @@ export function parseRfc3339(s: string): bigint | undefined {
   return ns
 }
 
+/** Dispatch keys, interned: one string per (kind, name) instead of one per event. */
+const KEYS = new Map<string, Map<string, string>>()
+
+function keyOf(kind: string, fn: string): string {
+  let m = KEYS.get(kind)
+  if (!m) KEYS.set(kind, (m = new Map()))
+  let k = m.get(fn)
+  if (k === undefined) {
+    k = `${kind}:${fn}`
+    // Names come from the input: keep the table bounded on hostile traces.
+    if (m.size < 4096) m.set(fn, k)
+  }
+  return k
+}
+
 export class EventBuilder {
   private tsForm?: 'int' | 'abs'
   private ordinal = 0
@@ -109,7 +124,9 @@ export class EventBuilder {
   fromRecord(r: Record<string, unknown>, tsAbsNs: bigint, src: Src): Ev | undefined {
     // ETW headers always carry a thread; 0 (the idle thread) means a trace written without one.
     if (r.tid === 0) r.tid = undefined
-    const bad = this.validator.validate({...r, ts: 0})
+    // The schema requires a ts; the record's time comes from its ETW header instead.
+    r.ts = 0
+    const bad = this.validator.validate(r)
     if (bad) return this.fail(src, bad.pointer === '/event' ? 'unknown event' : 'invalid field', bad.message, bad.pointer)
     return this.make(r, this.timebase.rel(tsAbsNs), src)
   }
@@ -136,7 +153,7 @@ export class EventBuilder {
       event,
       kind: k.kind,
       fn,
-      key: `${k.kind}:${fn}`,
+      key: keyOf(k.kind, fn),
       seq: typeof f.Seq === 'number' ? f.Seq : undefined,
       f,
       src,
