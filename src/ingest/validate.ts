@@ -33,7 +33,8 @@ export class EventValidator {
 
   constructor() {
     const schema = JSON.parse(readFileSync(schemaPath('trace-event.schema.json'), 'utf8'))
-    const ajv = new Ajv2020({allErrors: false, strict: false})
+    // The schema's patterns are ASCII: without the `u` flag V8 runs them about twice as fast.
+    const ajv = new Ajv2020({allErrors: false, strict: false, unicodeRegExp: false})
     ajv.addSchema(schema)
     for (const name of Object.keys(EVENT_KINDS)) {
       const v = ajv.getSchema(`${schema.$id}#/$defs/${name}`)
