@@ -29,6 +29,7 @@ export class EtlEventRecord implements EtlEvent {
   declare userDataLength: number
   declare fields: Record<string, unknown> | undefined
   declare fieldsError: string | undefined
+  declare tlFast: unknown
   declare tl: TlEventMeta | undefined
   declare tlProvider: TlProviderMeta | undefined
   /** @internal record bytes (the decoded buffer) and position */
@@ -58,6 +59,7 @@ export class EtlEventRecord implements EtlEvent {
     this.userDataLength = 0
     this.fields = undefined
     this.fieldsError = undefined
+    this.tlFast = undefined
     this.tl = undefined
     this.tlProvider = undefined
     this._b = b

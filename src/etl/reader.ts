@@ -818,6 +818,17 @@ export class EtlReader {
     if (this.decodeTl) {
       if (meta.error !== undefined) ev.fieldsError = `metadata: ${meta.error}`
       else {
+        const hook = this.opts.tlFast
+        if (hook !== undefined) {
+          const fd = hook(ev, meta, ptr)
+          if (fd !== null) {
+            const r = fd(b, dv, ps, recEnd)
+            if (r !== undefined) {
+              ev.tlFast = r
+              return ps
+            }
+          }
+        }
         ev.fields = tlDecode.decodeTlFields(meta, b, dv, ps, recEnd, ptr)
         const consumed = tlDecode.lastConsumed
         const error = tlDecode.lastError

@@ -108,6 +108,8 @@ export interface TlEventMeta {
   _scalar?: ((rv: (inType: number, outType: number) => unknown) => Record<string, unknown>) | null
   /** @internal number of payloads decoded with this metadata */
   _uses?: number
+  /** @internal per-consumer compiled payload decoders (e.g. the SAN fast path) */
+  _fast?: unknown
 }
 
 export interface TlProviderTrait {
@@ -168,7 +170,7 @@ function readTags(b: Uint8Array, pos: number, end: number): [number, number] | u
  */
 export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlEventMeta & {errorAt?: number} {
   const bytes = copyBytes(b, off, off + len)
-  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, tagBytes: 1, fields: [], bytes, error: undefined, _factories: undefined, _plan: undefined, _scalar: undefined, _uses: 0, errorAt: undefined}
+  const meta: TlEventMeta & {errorAt?: number} = {name: '', tags: 0, tagBytes: 1, fields: [], bytes, error: undefined, _factories: undefined, _plan: undefined, _scalar: undefined, _uses: 0, _fast: undefined, errorAt: undefined}
   const fail = (msg: string, at: number): TlEventMeta & {errorAt?: number} => {
     meta.error = msg
     meta.errorAt = at
@@ -764,6 +766,33 @@ function readValue(inType: number, outType: number): unknown {
     default:
       throw new Overrun(`unknown InType ${inType}`)
   }
+}
+
+/** Returned by {@link tlReadValue} when the payload ends before the value. */
+export const TL_FAIL: unique symbol = Symbol('tl-fail')
+/** Position after the value read by the last {@link tlReadValue} call. */
+export const tlCursor = {p: 0}
+
+/**
+ * One scalar value exactly as the payload decoder reads it (same strings, interning and
+ * types), for compiled per-layout decoders: TL_FAIL on overrun; the next position in tlCursor.p.
+ */
+export function tlReadValue(b: Uint8Array, dv: DataView, p: number, end: number, pointerSize: number, inType: number, outType: number): unknown {
+  B = b
+  DV = dv
+  P = p
+  END = end
+  PTR = pointerSize
+  let v: unknown
+  try {
+    v = readValue(inType, outType)
+  } catch {
+    v = TL_FAIL
+  }
+  tlCursor.p = P
+  B = EMPTY
+  DV = EMPTY_DV
+  return v
 }
 
 /** Byte size of fixed-size InTypes (99 = pointer size), 0 for variable-size ones. */

@@ -102,6 +102,8 @@ export interface EtlEvent {
    * object; Binary/CountedBinary/custom as Uint8Array copies.
    */
   fields: Record<string, unknown> | undefined
+  /** @internal The result of the {@link EtlOptions.tlFast} decoder (then `fields` is undefined). */
+  tlFast?: unknown
   /** Set when the payload did not match the metadata; `fields` then holds what decoded. */
   fieldsError: string | undefined
   /** Compiled TraceLogging event metadata (shared, cached). */
@@ -202,6 +204,11 @@ export interface EtlOptions {
   order?: 'time' | 'file'
   /** Decode TraceLogging payloads into `fields` (default true). */
   decodeTraceLogging?: boolean
+  /**
+   * @internal Compiled payload decoders by consumer: for an event whose layout has one, its
+   * result goes in `tlFast` instead of `fields` (when it returns undefined, `fields` is decoded).
+   */
+  tlFast?: (ev: EtlEvent, meta: TlEventMeta, pointerSize: number) => ((b: Uint8Array, dv: DataView, start: number, end: number) => unknown) | null
   /** Upper bound for one buffer (bytes, default 64 MiB). */
   maxBufferSize?: number
   /** Budget of decoded buffer bytes held by the merge (default 256 MiB). */

@@ -1,5 +1,5 @@
 /** Turns raw event objects (JSON, or records decoded from .etl) into normalized events. */
-import {EVENT_KINDS, type Ev, type Src} from '../model/event.js'
+import {EVENT_KINDS, type Ev, type Src, type Value} from '../model/event.js'
 import {normalizeFields} from '../model/fields.js'
 import {InputError} from '../util/errors.js'
 import type {Diagnostics} from './diagnostics.js'
@@ -15,6 +15,25 @@ export class TimeBase {
   rel(abs: bigint): number {
     if (this.origin === undefined) this.origin = abs
     return Number(abs - this.origin)
+  }
+
+  private splitBase?: bigint
+  private splitOff = 0
+  private splitExact = false
+
+  /**
+   * rel(base + ns) without BigInt arithmetic per event (`ns` a safe integer): the same Number,
+   * since both round the exact difference to the nearest double.
+   */
+  relSplit(base: bigint, ns: number): number {
+    if (this.origin === undefined) return this.rel(base + BigInt(ns))
+    if (base !== this.splitBase) {
+      const d = base - this.origin
+      this.splitBase = base
+      this.splitExact = d >= -9007199254740991n && d <= 9007199254740991n
+      this.splitOff = Number(d)
+    }
+    return this.splitExact ? this.splitOff + ns : Number(base + BigInt(ns) - this.origin)
   }
 
   /** ISO 8601 rendering of a relative time, when an absolute origin is known. */
@@ -129,6 +148,31 @@ export class EventBuilder {
     const bad = this.validator.validate(r)
     if (bad) return this.fail(src, bad.pointer === '/event' ? 'unknown event' : 'invalid field', bad.message, bad.pointer)
     return this.make(r, this.timebase.rel(tsAbsNs), src)
+  }
+
+  /**
+   * An event whose fields a trusted layout decoded straight to their normalized form (src/etl/
+   * sanfast.ts): valid by construction, so it is what fromRecord + make would have produced.
+   */
+  fromFast(event: string, provider: string, pid: number, tid: number, cpu: number, f: Record<string, Value>, ts: number, src: Src): Ev {
+    const k = EVENT_KINDS[event]
+    const fn = k.name ?? (typeof f.Fn === 'string' ? f.Fn : typeof f.Up === 'string' ? f.Up : event)
+    this.events++
+    return {
+      i: this.ordinal++,
+      ts,
+      pid,
+      tid: tid === 0 ? undefined : tid,
+      cpu,
+      provider,
+      event,
+      kind: k.kind,
+      fn,
+      key: keyOf(k.kind, fn),
+      seq: typeof f.Seq === 'number' ? f.Seq : undefined,
+      f,
+      src,
+    }
   }
 
   private make(r: Record<string, unknown>, ts: number, src: Src): Ev | undefined {

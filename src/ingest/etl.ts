@@ -3,9 +3,13 @@
  * WSD.SanSpi and WSD.SwitchShim TraceLogging providers become the same normalized events as
  * their JSON form. Other providers' events are counted per provider; damaged records are
  * reported with their byte offset, counted and skipped.
+ *
+ * Events of trusted layouts (src/etl/sanfast.ts) are decoded by the reader straight to their
+ * normalized fields; the others go through the JSON form, schema validation and normalization.
  */
-import {openSanEtl} from '../etl/index.js'
-import type {Ev} from '../model/event.js'
+import {openEtl, sanProviderOf, SanMapper} from '../etl/index.js'
+import {sanFastDecoder} from '../etl/sanfast.js'
+import type {Ev, Value} from '../model/event.js'
 import {InputError} from '../util/errors.js'
 import {EventBuilder} from './build.js'
 import type {IngestContext} from './index.js'
@@ -14,10 +18,14 @@ import {Reorderer} from './order.js'
 export async function* readEtl(path: string, display: string, ctx: IngestContext): AsyncGenerator<Ev[]> {
   const b = new EventBuilder(display, ctx)
   const ro = new Reorderer()
+  const mapper = new SanMapper()
+  const san = mapper.stats
   let damaged = 0
   let f
   try {
-    f = await openSanEtl(path, {
+    f = await openEtl(path, {
+      decodeTraceLogging: true,
+      tlFast: sanFastDecoder,
       onDiagnostic(d) {
         damaged++
         ctx.diag.skip({file: display, offset: d.offset, reason: 'damaged .etl data', message: `${d.message}${d.expected ? ` (expected ${d.expected})` : ''}${d.skippedBytes ? `; ${d.skippedBytes} bytes skipped` : ''}`})
@@ -29,11 +37,29 @@ export async function* readEtl(path: string, display: string, ctx: IngestContext
     throw new InputError(display, `not a readable .etl file: ${(e as Error).message}`, {offset: 0})
   }
   let lastBytes = 0
+  // Absolute time of the reader's tsNs 0 (fixed per file), for times without BigInt per event.
+  let base: bigint | undefined
+  const tb = ctx.timebase
   try {
     for await (const batch of f.batches()) {
-      for (const m of batch) {
-        const ev = b.fromRecord(m.record, m.tsAbsNs, {file: display, offset: m.offset})
-        if (ev) ro.push(ev)
+      for (let i = 0; i < batch.length; i++) {
+        const ev = batch[i]
+        const fast = ev.tlFast
+        if (fast !== undefined) {
+          san.mapped++
+          const tsNs = ev.tsNs
+          let ts: number
+          if (Number.isSafeInteger(tsNs)) {
+            base ??= ev.tsAbsNs - BigInt(tsNs)
+            ts = tb.relSplit(base, tsNs)
+          } else ts = tb.rel(ev.tsAbsNs)
+          ro.push(b.fromFast(ev.eventName!, sanProviderOf(ev)!, ev.pid, ev.tid, ev.cpu, fast as Record<string, Value>, ts, {file: display, offset: ev.offset}))
+          continue
+        }
+        const m = mapper.map(ev)
+        if (m === undefined) continue
+        const e = b.fromRecord(m.record, m.tsAbsNs, {file: display, offset: m.offset})
+        if (e) ro.push(e)
       }
       ctx.progress.bytes += f.stats.bytesRead - lastBytes
       lastBytes = f.stats.bytesRead
@@ -45,11 +71,11 @@ export async function* readEtl(path: string, display: string, ctx: IngestContext
   }
   const tail = ro.flush()
   if (tail.length) yield tail
-  const other = Object.fromEntries(f.san.otherProviders)
+  const other = Object.fromEntries(san.otherProviders)
   const otherCount = Object.values(other).reduce((a, n) => a + n, 0)
   if (otherCount) ctx.diag.note(`events of other ETW providers in ${display} (not analyzed)`, otherCount)
-  if (f.san.unmapped) ctx.diag.skip({file: display, reason: 'SAN event without TraceLogging metadata', message: `${f.san.unmapped} events of the SAN providers carry no TraceLogging metadata and cannot be decoded`}, f.san.unmapped)
-  if (f.san.payloadErrors) ctx.diag.note(`SAN events in ${display} whose payload did not match their metadata (decoded fields kept)`, f.san.payloadErrors)
+  if (san.unmapped) ctx.diag.skip({file: display, reason: 'SAN event without TraceLogging metadata', message: `${san.unmapped} events of the SAN providers carry no TraceLogging metadata and cannot be decoded`}, san.unmapped)
+  if (san.payloadErrors) ctx.diag.note(`SAN events in ${display} whose payload did not match their metadata (decoded fields kept)`, san.payloadErrors)
   if (ro.outOfOrder) ctx.diag.note(`events out of time order in ${display} (re-sorted)`, ro.outOfOrder)
   ctx.diag.files.push({file: display, format: 'etl', events: b.events, skipped: b.skipped + damaged, otherProviders: other})
   if (b.events === 0 && f.stats.buffers === 0) throw new InputError(display, 'no ETW buffers could be read: not an .etl file, or it is truncated before its first buffer', {offset: 0})
