@@ -43,30 +43,48 @@ async function etlOf(jsonl) {
 }
 
 const rows = []
-const main = await input('base', base, 1)
+const main = await input(`base-${base}`, base, 1)
 const etl = await etlOf(main)
+// Targets of the project (issue 7), single thread, events/s.
 rows.push({case: 'JSON Lines decode', ...measure('decode', [main])})
-rows.push({case: 'JSON Lines analyze (all rules)', ...measure('analyze', [main])})
+rows.push({case: 'JSON Lines analyze (all rules)', target: 500_000, ...measure('analyze', [main])})
 rows.push({case: '.etl reader only', ...measure('etl-raw', [etl])})
-rows.push({case: '.etl decode (SAN events)', ...measure('decode', [etl])})
-rows.push({case: '.etl analyze (all rules)', ...measure('analyze', [etl])})
+rows.push({case: '.etl decode (SAN events)', target: 2_000_000, ...measure('decode', [etl])})
+rows.push({case: '.etl analyze (all rules)', target: 1_000_000, ...measure('analyze', [etl])})
+let rssScaling
 if (process.env.BENCH_LARGE) {
-  const big = await input('large', base * 10, 2)
-  rows.push({case: 'JSON Lines analyze, 10x larger', ...measure('analyze', [big])})
+  const big = await input(`large-${base * 10}`, base * 10, 2)
+  const row = {case: 'JSON Lines analyze, 10x larger', ...measure('analyze', [big])}
+  rows.push(row)
+  // Target: peak RSS under 200 MB for the large trace, within 10% of the base trace's.
+  const small = rows[1].peakRssMB
+  rssScaling = {baseMB: small, largeMB: row.peakRssMB, ratio: row.peakRssMB / small, met: row.peakRssMB < 200 && row.peakRssMB <= small * 1.1}
 }
 const eight = []
-for (let i = 0; i < 8; i++) eight.push(await input(`part${i}`, Math.max(10_000, Math.floor(base / 8)), 100 + i))
+for (let i = 0; i < 8; i++) eight.push(await input(`part${i}-${Math.max(10_000, Math.floor(base / 8))}`, Math.max(10_000, Math.floor(base / 8)), 100 + i))
 for (const jobs of [1, 2, 4].filter((j) => j <= Math.max(2, availableParallelism()))) {
   rows.push({case: `8 files, --jobs ${jobs}`, ...measure('many', eight, {BENCH_JOBS: String(jobs)})})
 }
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
-const header = ['case', 'events', 'MB', 'seconds', 'events/s', 'MB/s', 'peak RSS MB']
-const table = rows.map((r) => [r.case, fmt(r.events), fmt(r.bytes / 1048576, 1), fmt(r.seconds, 2), fmt(r.eventsPerSec), fmt(r.mbPerSec, 1), fmt(r.peakRssMB)])
+const header = ['case', 'events', 'MB', 'seconds', 'events/s', 'MB/s', 'peak RSS MB', 'target events/s']
+const table = rows.map((r) => [
+  r.case,
+  fmt(r.events),
+  fmt(r.bytes / 1048576, 1),
+  fmt(r.seconds, 2),
+  fmt(r.eventsPerSec),
+  fmt(r.mbPerSec, 1),
+  fmt(r.peakRssMB),
+  r.target ? `${fmt(r.target)} (${r.eventsPerSec >= r.target ? 'met' : 'missed'})` : '',
+])
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)))
 const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
 console.log(line(header))
 console.log(widths.map((w) => '-'.repeat(w)).join('  '))
 for (const t of table) console.log(line(t))
-writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify({date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), rows}, null, 2) + '\n')
+if (rssScaling) {
+  console.log(`\npeak RSS, 10x larger trace: ${fmt(rssScaling.largeMB)} MB vs ${fmt(rssScaling.baseMB)} MB (x${fmt(rssScaling.ratio, 2)}); target under 200 MB and within 10%: ${rssScaling.met ? 'met' : 'missed'}`)
+}
+writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify({date: new Date().toISOString(), node: process.version, cpus: availableParallelism(), rows, rssScaling}, null, 2) + '\n')
 console.log('\nwrote bench/results.json')
