@@ -15,7 +15,8 @@ import {EventBuilder} from './build.js'
 import type {IngestContext} from './index.js'
 import {Reorderer} from './order.js'
 
-export async function* readEtl(path: string, display: string, ctx: IngestContext): AsyncGenerator<Ev[]> {
+/** `fast: false` decodes every SAN event through the JSON form and validation (tests compare both). */
+export async function* readEtl(path: string, display: string, ctx: IngestContext, opts: {fast?: boolean} = {}): AsyncGenerator<Ev[]> {
   const b = new EventBuilder(display, ctx)
   const ro = new Reorderer()
   const mapper = new SanMapper()
@@ -25,7 +26,7 @@ export async function* readEtl(path: string, display: string, ctx: IngestContext
   try {
     f = await openEtl(path, {
       decodeTraceLogging: true,
-      tlFast: sanFastDecoder,
+      tlFast: opts.fast === false ? undefined : sanFastDecoder,
       onDiagnostic(d) {
         damaged++
         ctx.diag.skip({file: display, offset: d.offset, reason: 'damaged .etl data', message: `${d.message}${d.expected ? ` (expected ${d.expected})` : ''}${d.skippedBytes ? `; ${d.skippedBytes} bytes skipped` : ''}`})

@@ -351,6 +351,18 @@ function encodeScalar(b: Bytes, inType: number, v: unknown, outType = 0, ptr = 8
       b.u16(x.length).raw(x)
       break
     }
+    case 11: {
+      const x = Buffer.alloc(4)
+      x.writeFloatLE(v as number)
+      b.raw(x)
+      break
+    }
+    case 12: {
+      const x = Buffer.alloc(8)
+      x.writeDoubleLE(v as number)
+      b.raw(x)
+      break
+    }
     default:
       throw new Error(`test encoder: InType ${inType}`)
   }
