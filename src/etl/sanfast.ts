@@ -17,7 +17,7 @@ import {FIELD_KINDS} from '../model/fields.js'
 import {schemaPath} from '../util/paths.js'
 import {formatGuid} from './guid.js'
 import {sanProviderOf, SAN_FIELD_KINDS} from './san.js'
-import {compileBudgeted, tlCursor, tlReadValue, TL_FAIL, TL_IN, TL_OUT, type TlEventMeta, type TlField} from './tracelogging.js'
+import {compileBudgeted, decodeCp1252, tlCursor, tlReadValue, TL_FAIL, TL_IN, TL_OUT, type TlEventMeta, type TlField} from './tracelogging.js'
 import type {EtlEvent} from './types.js'
 
 /** Decodes one payload to normalized fields, or undefined: take the slow path. */
@@ -211,21 +211,137 @@ function loadSchema(): Map<string, EventSchema> {
 
 // ------------------------------------------------------------------------------ code generation
 
-/** Helpers the compiled decoders call. */
-const HEXC = new Map<number, string>()
+/**
+ * Helpers the compiled decoders call. Handle strings repeat (sockets, OVERLAPPEDs, events):
+ * a direct-mapped cache keyed by the value's two 32-bit halves (no Map hashing of doubles).
+ */
+const HSLOTS = 8192
+const hLo = new Int32Array(HSLOTS)
+const hHi = new Int32Array(HSLOTS)
+const hStr: Array<string | undefined> = new Array<string | undefined>(HSLOTS).fill(undefined)
+
+/** Canonical hex of the unsigned 64-bit value hi·2^32 + lo (hi, lo unsigned 32-bit). */
+function hx64(hi: number, lo: number): string {
+  const slot = (Math.imul(lo ^ Math.imul(hi, 0x27d4eb2f), 0x9e3779b1) >>> 19) & (HSLOTS - 1)
+  const c = hStr[slot]
+  if (c !== undefined && hLo[slot] === (lo | 0) && hHi[slot] === (hi | 0)) return c
+  const s = hi === 0 ? '0x' + lo.toString(16) : '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0')
+  hLo[slot] = lo
+  hHi[slot] = hi
+  hStr[slot] = s
+  return s
+}
 function hx(v: number): string {
-  let s = HEXC.get(v)
-  if (s === undefined) {
-    if (HEXC.size >= 65536) HEXC.clear()
-    s = '0x' + v.toString(16)
-    HEXC.set(v, s)
+  return hx64(0, v)
+}
+
+// Short 8-bit strings (function names, states, reasons): a 2-way cache indexed by the first four
+// bytes, verified byte by byte (with the terminator) in one pass; decoded exactly as the payload
+// decoder does.
+const SSLOTS = 2048
+const sBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(SSLOTS).fill(undefined)
+const sKind = new Uint8Array(SSLOTS)
+const sStr: string[] = new Array<string>(SSLOTS).fill('')
+
+/** The last two strings of one field of one layout (they repeat most). */
+interface FieldStrings {
+  k0: Uint8Array | undefined
+  s0: string
+  k1: Uint8Array | undefined
+  s1: string
+}
+
+function newFieldStrings(): FieldStrings {
+  return {k0: undefined, s0: '', k1: undefined, s1: ''}
+}
+
+/** Whether b[p…] holds exactly the bytes k followed by a NUL before end. */
+function sameZ(k: Uint8Array, b: Uint8Array, p: number, end: number): boolean {
+  const n = k.length
+  if (p + n >= end || b[p + n] !== 0) return false
+  for (let j = 0; j < n; j++) if (k[j] !== b[p + j]) return false
+  return true
+}
+
+/** az() through the field's own two-entry cache first. */
+function azf(b: Uint8Array, p: number, end: number, kind: number, z: FieldStrings): string | typeof TL_FAIL {
+  let k = z.k0
+  if (k !== undefined && sameZ(k, b, p, end)) {
+    tlCursor.p = p + k.length + 1
+    return z.s0
+  }
+  k = z.k1
+  if (k !== undefined && sameZ(k, b, p, end)) {
+    tlCursor.p = p + k.length + 1
+    const s = z.s1
+    z.k1 = z.k0
+    z.s1 = z.s0
+    z.k0 = k
+    z.s0 = s
+    return s
+  }
+  const s = az(b, p, end, kind)
+  if (s !== TL_FAIL && tlCursor.p - p <= 65) {
+    z.k1 = z.k0
+    z.s1 = z.s0
+    const copy = new Uint8Array(tlCursor.p - p - 1)
+    copy.set(b.subarray(p, tlCursor.p - 1))
+    z.k0 = copy
+    z.s0 = s
   }
   return s
 }
-function hx64(hi: number, lo: number): string {
-  if (hi < 0x200000) return hx(hi * 4294967296 + lo)
-  return '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0')
+
+/** NUL-terminated 8-bit string at b[p…] (kind 2 CP1252, 3 UTF-8): TL_FAIL when unterminated. */
+function az(b: Uint8Array, p: number, end: number, kind: number): string | typeof TL_FAIL {
+  let slot = -1
+  if (p + 4 <= end) {
+    const w = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)
+    slot = (Math.imul(w ^ kind, 0x9e3779b1) >>> 21) & (SSLOTS - 2)
+    for (let way = slot; way < slot + 2; way++) {
+      const k = sBytes[way]
+      if (k === undefined || sKind[way] !== kind) continue
+      const n = k.length
+      if (p + n >= end || b[p + n] !== 0) continue
+      let j = 0
+      while (j < n && k[j] === b[p + j]) j++
+      if (j === n) {
+        tlCursor.p = p + n + 1
+        return sStr[way]
+      }
+    }
+  }
+  let i = p
+  let or = 0
+  while (i < end) {
+    const c = b[i]
+    if (c === 0) break
+    or |= c
+    i++
+  }
+  if (i >= end) return TL_FAIL
+  const n = i - p
+  tlCursor.p = i + 1
+  let s: string
+  if (or < 0x80) {
+    s = ''
+    for (let j = p; j < i; j++) s += String.fromCharCode(b[j])
+  } else if (kind === 3) s = Buffer.from(b.buffer, b.byteOffset + p, n).toString('utf8')
+  else s = decodeCp1252(b, p, i)
+  if (slot >= 0 && n <= 64) {
+    // the newer entry first
+    sBytes[slot + 1] = sBytes[slot]
+    sKind[slot + 1] = sKind[slot]
+    sStr[slot + 1] = sStr[slot]
+    const copy = new Uint8Array(n)
+    copy.set(b.subarray(p, i))
+    sBytes[slot] = copy
+    sKind[slot] = kind
+    sStr[slot] = s
+  }
+  return s
 }
+
 const HEX = '0123456789abcdef'
 function hexb(b: Uint8Array, s: number, n: number): string {
   let out = ''
@@ -244,7 +360,7 @@ function cachedCheck(c: (s: string) => boolean): (s: string) => boolean {
   }
 }
 
-const H = {hx, hx64, hexb, guid: formatGuid, rv: tlReadValue, F: TL_FAIL, cur: tlCursor}
+const H = {hx, hx64, hexb, azf, guid: formatGuid, rv: tlReadValue, F: TL_FAIL, cur: tlCursor}
 
 const U32 = 0xffffffff
 const SAFE = Number.MAX_SAFE_INTEGER
@@ -253,6 +369,7 @@ interface Gen {
   lines: string[]
   n: number
   checks: Array<(s: string) => boolean>
+  strings: FieldStrings[]
   ptr: number
 }
 
@@ -328,7 +445,7 @@ function range(t: {w: number; signed: boolean}, wrap32: boolean): [number, numbe
 /** Emits a handle value (canonical hex of the unsigned reinterpretation at the type's width). */
 function emitHandle(g: Gen, t: {w: number; signed: boolean}): string {
   const r = readInt(g, t, false)
-  if (t.w === 64) return `(${r.hi} === 0 ? H.hx(${r.lo}) : H.hx64(${r.hi}, ${r.lo}))`
+  if (t.w === 64) return `H.hx64(${r.hi}, ${r.lo})`
   return `H.hx(${r.u})`
 }
 
@@ -384,7 +501,13 @@ function emitString(g: Gen, f: TlField, schemas: unknown[]): string | undefined 
     if (c !== true) checks.push(c)
   }
   const x = tmp(g)
-  g.lines.push(`const ${x} = H.rv(b, dv, p, end, ${g.ptr}, ${f.inType}, ${f.outType}); if (${x} === H.F) return; p = H.cur.p;`)
+  // AnsiString (the common case) without the generic reader; UTF-8 for the out types it uses.
+  const utf8 = f.outType === TL_OUT.Utf8 || f.outType === TL_OUT.Xml || f.outType === TL_OUT.Json
+  if (f.inType === TL_IN.AnsiString) {
+    g.strings.push(newFieldStrings())
+    g.lines.push(`const ${x} = H.azf(b, p, end, ${utf8 ? 3 : 2}, Z[${g.strings.length - 1}]); if (${x} === H.F) return; p = H.cur.p;`)
+  }
+  else g.lines.push(`const ${x} = H.rv(b, dv, p, end, ${g.ptr}, ${f.inType}, ${f.outType}); if (${x} === H.F) return; p = H.cur.p;`)
   for (const c of checks) {
     g.checks.push(cachedCheck(c))
     g.lines.push(`if (!C[${g.checks.length - 1}](${x})) return;`)
@@ -515,7 +638,7 @@ function compile(meta: TlEventMeta, ptr: number): SanFastDecoder | null {
   if (!ev || meta.error !== undefined) return null
   const fields = meta.fields
   if (fields.length === 0 || fields.length > 200) return null
-  const g: Gen = {lines: [], n: 0, checks: [], ptr}
+  const g: Gen = {lines: [], n: 0, checks: [], strings: [], ptr}
   const props: string[] = []
   const keys = new Set<string>()
   for (let i = 0; i < fields.length; i = fields[i].end) {
@@ -529,7 +652,7 @@ function compile(meta: TlEventMeta, ptr: number): SanFastDecoder | null {
   }
   if (!ev.required.every((r) => keys.has(r))) return null
   const body = `return function (b, dv, p, end) {\n${g.lines.join('\n')}\nif (p !== end) return;\nreturn {${props.join(', ')}};\n}`
-  return compileBudgeted(() => new Function('H', 'C', body)(H, g.checks) as SanFastDecoder)
+  return compileBudgeted(() => new Function('H', 'C', 'Z', body)(H, g.checks, g.strings) as SanFastDecoder)
 }
 
 /** Layouts decode the slow way a few times before they are compiled (as the payload decoder does). */

@@ -336,7 +336,8 @@ function sampleKey(b: Uint8Array, off: number, len: number): number {
     h = Math.imul(h ^ w(off + ((len >>> 1) & ~3)), 0xc2b2ae35)
     if (len >= 12) h = Math.imul(h ^ w(off + 8), 0x27d4eb2f)
   }
-  return h >>> 0
+  // Small integers (Smis) key the Map without boxing a double per lookup.
+  return (h >>> 0) & 0x3fffffff
 }
 
 /**
