@@ -4,6 +4,7 @@ import {num} from '../../model/event.js'
 import type {Sock} from '../../model/state.js'
 import {formatDuration as fd, formatOffset} from '../../util/duration.js'
 import {C, R} from '../refs.js'
+import {type Deadline, Deadlines} from '../deadlines.js'
 import type {RuleModule} from '../types.js'
 import {fdConnectOf} from './util.js'
 
@@ -15,6 +16,8 @@ interface Pending {
   /** WSPEnumNetworkEvents returns that did not report FD_CONNECT. */
   enums: number
   lastEnum?: Ev
+  /** The resolution deadline, cancelled when the connect resolves. */
+  deadline?: Deadline
 }
 
 /** SAN014: a connect that returned WSAEWOULDBLOCK is resolved (FD_CONNECT enumerated, or the socket closed) in time. */
@@ -52,9 +55,15 @@ export const SAN014: RuleModule = {
     const max = ctx.t.connectResolveMax
     /** Sockets whose nonblocking connect is pending. */
     const pending = new Map<Sock, Pending>()
+    /** One deadline per pending connect, forgotten when the connect resolves (the threshold is long). */
+    const deadlines = new Deadlines(ctx)
 
     const resolved = (k: Sock): void => {
-      if (pending.delete(k)) ctx.checked()
+      const rec = pending.get(k)
+      if (!rec) return
+      pending.delete(k)
+      deadlines.cancel(rec.deadline)
+      ctx.checked()
     }
 
     return {
@@ -66,8 +75,9 @@ export const SAN014: RuleModule = {
         if (pending.has(k)) return // a second connect on a pending socket (SAN016): the first one's clock runs
         const rec: Pending = {call, ret: step.ev, enums: 0}
         pending.set(k, rec)
-        const deadline = step.ev.ts + max
-        ctx.at(
+        const since = step.ev.ts
+        const deadline = since + max
+        rec.deadline = deadlines.at(
           deadline,
           () => {
             if (pending.get(k) !== rec) return
@@ -83,7 +93,7 @@ export const SAN014: RuleModule = {
               sock: k,
               ts: deadline,
               evidence: [['connect', call], ['would block', rec.ret], ['signalled', rec.signal], ['last enumeration', rec.lastEnum]],
-              measured: {pendingNs: deadline - step.ev.ts, thresholdNs: max},
+              measured: {pendingNs: deadline - since, thresholdNs: max},
             })
           },
           () => {

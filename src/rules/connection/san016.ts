@@ -4,6 +4,7 @@ import {num} from '../../model/event.js'
 import type {Sock, SockState} from '../../model/state.js'
 import {formatDuration as fd, formatOffset} from '../../util/duration.js'
 import {C} from '../refs.js'
+import {type Deadline, Deadlines} from '../deadlines.js'
 import type {RuleModule} from '../types.js'
 import {fdConnectOf} from './util.js'
 
@@ -18,6 +19,8 @@ interface Failure {
   result: Ev
   code: number
   how: string
+  /** The close deadline, cancelled when the socket is closed. */
+  deadline?: Deadline
 }
 
 /** SAN016: no WSPConnect once connecting/connected/failed/listening; a failed connect is followed by WSPCloseSocket only. */
@@ -58,12 +61,14 @@ export const SAN016: RuleModule = {
     const failed = new Map<Sock, Failure>()
     /** The previous WSPConnect per socket (the model already points at the current one). */
     const lastConnect = new WeakMap<Sock, Ev>()
+    /** Close deadlines of failed sockets, forgotten when the socket is closed. */
+    const deadlines = new Deadlines(ctx)
 
     const fail = (k: Sock, f: Failure): void => {
       if (failed.has(k)) return
       failed.set(k, f)
       const deadline = f.result.ts + max
-      ctx.at(
+      f.deadline = deadlines.at(
         deadline,
         () => {
           if (failed.get(k) !== f) return
@@ -94,6 +99,7 @@ export const SAN016: RuleModule = {
           const f = failed.get(k)
           if (f) {
             failed.delete(k)
+            deadlines.cancel(f.deadline)
             ctx.checked()
           }
           connecting.delete(k)
