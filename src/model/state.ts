@@ -166,6 +166,13 @@ export const RELEASED_KEPT = 1024
  */
 export const DONE_OPS_KEPT = 1024
 
+/**
+ * Duplication tokens (WSPDuplicateSocket's dwProviderReserved) remembered for the WSPSocket
+ * that re-creates the socket in the target process, which normally follows within
+ * milliseconds; beyond this many later duplications (in all processes) a token is forgotten.
+ */
+export const DUP_TOKENS_KEPT = 4096
+
 /** What the model resolved for one event; handed to every rule. */
 export interface Step {
   ev: Ev
@@ -202,8 +209,11 @@ export class Model {
   constructor(readonly options: ModelOptions = {}) {}
 
   readonly procs = new Map<number, Proc>()
-  /** dwProviderReserved tokens from WSPDuplicateSocket → the duplicated socket. */
-  readonly dupTokens = new Map<string, Sock>()
+  /**
+   * dwProviderReserved tokens from WSPDuplicateSocket → whether the duplicated socket was
+   * listening (what a WSPSocket re-creating it inherits); the last DUP_TOKENS_KEPT tokens.
+   */
+  readonly dupTokens = new Map<string, {listening: boolean}>()
   /** Event kinds seen (`call:WSPConnect`, `up:WPUCloseSocketHandle`, `app:Cancel`, …). */
   readonly seen = new Set<string>()
   /** Events whose return or call could not be paired. */
@@ -525,7 +535,7 @@ export class Model {
       case 'WSPDuplicateSocket':
         if (ok && k.state !== 'CLOSING' && k.state !== 'CLOSED' && k.state !== 'RELEASED') {
           const token = str(ev.f.ProviderReservedOut)
-          if (token && token !== '0x0') this.dupTokens.set(token, {...k, state: k.state, pending: new Set()})
+          if (token && token !== '0x0') this.keepToken(token, k.stateAtClose === 'LISTENING' || k.state === 'LISTENING')
           k.state = 'DUPLICATED_OUT'
         }
         break
@@ -553,6 +563,13 @@ export class Model {
     }
   }
 
+  /** Remembers a duplication token, forgetting the oldest beyond DUP_TOKENS_KEPT. */
+  private keepToken(token: string, listening: boolean): void {
+    this.dupTokens.delete(token)
+    this.dupTokens.set(token, {listening})
+    if (this.dupTokens.size > DUP_TOKENS_KEPT) this.dupTokens.delete(this.dupTokens.keys().next().value!)
+  }
+
   private createSocket(p: Proc, ev: Ev, call: Call | undefined, s: string): Sock {
     const gen = (p.gens.get(s) ?? 0) + 1
     p.gens.set(s, gen)
@@ -567,7 +584,7 @@ export class Model {
       if (token && token !== '0x0') {
         k.role = 'DUP_IN'
         const src = this.dupTokens.get(token)
-        k.state = src?.stateAtClose === 'LISTENING' || src?.state === 'LISTENING' ? 'LISTENING' : 'CONNECTED'
+        k.state = src?.listening ? 'LISTENING' : 'CONNECTED'
       }
     }
     const prev = p.sockets.get(s)
