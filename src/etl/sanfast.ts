@@ -17,7 +17,7 @@ import {FIELD_KINDS} from '../model/fields.js'
 import {schemaPath} from '../util/paths.js'
 import {formatGuid} from './guid.js'
 import {sanProviderOf, SAN_FIELD_KINDS} from './san.js'
-import {compileBudgeted, decodeCp1252, tlCursor, tlReadValue, TL_FAIL, TL_IN, TL_OUT, type TlEventMeta, type TlField} from './tracelogging.js'
+import {azf, compileBudgeted, newFieldStrings, tlCursor, tlReadValue, TL_FAIL, type FieldStrings, TL_IN, TL_OUT, type TlEventMeta, type TlField} from './tracelogging.js'
 import type {EtlEvent} from './types.js'
 
 /** Decodes one payload to normalized fields, or undefined: take the slow path. */
@@ -233,113 +233,6 @@ function hx64(hi: number, lo: number): string {
 }
 function hx(v: number): string {
   return hx64(0, v)
-}
-
-// Short 8-bit strings (function names, states, reasons): a 2-way cache indexed by the first four
-// bytes, verified byte by byte (with the terminator) in one pass; decoded exactly as the payload
-// decoder does.
-const SSLOTS = 2048
-const sBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(SSLOTS).fill(undefined)
-const sKind = new Uint8Array(SSLOTS)
-const sStr: string[] = new Array<string>(SSLOTS).fill('')
-
-/** The last two strings of one field of one layout (they repeat most). */
-interface FieldStrings {
-  k0: Uint8Array | undefined
-  s0: string
-  k1: Uint8Array | undefined
-  s1: string
-}
-
-function newFieldStrings(): FieldStrings {
-  return {k0: undefined, s0: '', k1: undefined, s1: ''}
-}
-
-/** Whether b[p…] holds exactly the bytes k followed by a NUL before end. */
-function sameZ(k: Uint8Array, b: Uint8Array, p: number, end: number): boolean {
-  const n = k.length
-  if (p + n >= end || b[p + n] !== 0) return false
-  for (let j = 0; j < n; j++) if (k[j] !== b[p + j]) return false
-  return true
-}
-
-/** az() through the field's own two-entry cache first. */
-function azf(b: Uint8Array, p: number, end: number, kind: number, z: FieldStrings): string | typeof TL_FAIL {
-  let k = z.k0
-  if (k !== undefined && sameZ(k, b, p, end)) {
-    tlCursor.p = p + k.length + 1
-    return z.s0
-  }
-  k = z.k1
-  if (k !== undefined && sameZ(k, b, p, end)) {
-    tlCursor.p = p + k.length + 1
-    const s = z.s1
-    z.k1 = z.k0
-    z.s1 = z.s0
-    z.k0 = k
-    z.s0 = s
-    return s
-  }
-  const s = az(b, p, end, kind)
-  if (s !== TL_FAIL && tlCursor.p - p <= 65) {
-    z.k1 = z.k0
-    z.s1 = z.s0
-    const copy = new Uint8Array(tlCursor.p - p - 1)
-    copy.set(b.subarray(p, tlCursor.p - 1))
-    z.k0 = copy
-    z.s0 = s
-  }
-  return s
-}
-
-/** NUL-terminated 8-bit string at b[p…] (kind 2 CP1252, 3 UTF-8): TL_FAIL when unterminated. */
-function az(b: Uint8Array, p: number, end: number, kind: number): string | typeof TL_FAIL {
-  let slot = -1
-  if (p + 4 <= end) {
-    const w = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)
-    slot = (Math.imul(w ^ kind, 0x9e3779b1) >>> 21) & (SSLOTS - 2)
-    for (let way = slot; way < slot + 2; way++) {
-      const k = sBytes[way]
-      if (k === undefined || sKind[way] !== kind) continue
-      const n = k.length
-      if (p + n >= end || b[p + n] !== 0) continue
-      let j = 0
-      while (j < n && k[j] === b[p + j]) j++
-      if (j === n) {
-        tlCursor.p = p + n + 1
-        return sStr[way]
-      }
-    }
-  }
-  let i = p
-  let or = 0
-  while (i < end) {
-    const c = b[i]
-    if (c === 0) break
-    or |= c
-    i++
-  }
-  if (i >= end) return TL_FAIL
-  const n = i - p
-  tlCursor.p = i + 1
-  let s: string
-  if (or < 0x80) {
-    s = ''
-    for (let j = p; j < i; j++) s += String.fromCharCode(b[j])
-  } else if (kind === 3) s = Buffer.from(b.buffer, b.byteOffset + p, n).toString('utf8')
-  else s = decodeCp1252(b, p, i)
-  if (slot >= 0 && n <= 64) {
-    // the newer entry first
-    sBytes[slot + 1] = sBytes[slot]
-    sKind[slot + 1] = sKind[slot]
-    sStr[slot + 1] = sStr[slot]
-    const copy = new Uint8Array(n)
-    copy.set(b.subarray(p, i))
-    sBytes[slot] = copy
-    sKind[slot] = kind
-    sStr[slot] = s
-  }
-  return s
 }
 
 const HEX = '0123456789abcdef'

@@ -38,8 +38,10 @@ export async function* readEtl(path: string, display: string, ctx: IngestContext
     throw new InputError(display, `not a readable .etl file: ${(e as Error).message}`, {offset: 0})
   }
   let lastBytes = 0
-  // Absolute time of the reader's tsNs 0 (fixed per file), for times without BigInt per event.
+  // Absolute time of the reader's tsNs 0 (fixed per file), and once the analysis origin is known
+  // its distance from it as an exact Number: times without BigInt per event.
   let base: bigint | undefined
+  let off = NaN
   const tb = ctx.timebase
   try {
     for await (const batch of f.batches()) {
@@ -50,9 +52,12 @@ export async function* readEtl(path: string, display: string, ctx: IngestContext
           san.mapped++
           const tsNs = ev.tsNs
           let ts: number
-          if (Number.isSafeInteger(tsNs)) {
+          if (off === off && Number.isSafeInteger(tsNs)) ts = off + tsNs
+          else if (Number.isSafeInteger(tsNs)) {
             base ??= ev.tsAbsNs - BigInt(tsNs)
             ts = tb.relSplit(base, tsNs)
+            const d = base - tb.origin!
+            if (d >= -9007199254740991n && d <= 9007199254740991n) off = Number(d)
           } else ts = tb.rel(ev.tsAbsNs)
           ro.push(b.fromFast(ev.eventName!, sanProviderOf(ev)!, ev.pid, ev.tid, ev.cpu, fast as Record<string, Value>, ts, {file: display, offset: ev.offset}))
           continue
