@@ -29,7 +29,6 @@ export class EtlEventRecord implements EtlEvent {
   declare userDataLength: number
   declare fields: Record<string, unknown> | undefined
   declare fieldsError: string | undefined
-  declare tlFast: unknown
   declare tl: TlEventMeta | undefined
   declare tlProvider: TlProviderMeta | undefined
   /** @internal record bytes (the decoded buffer) and position */
@@ -59,7 +58,6 @@ export class EtlEventRecord implements EtlEvent {
     this.userDataLength = 0
     this.fields = undefined
     this.fieldsError = undefined
-    this.tlFast = undefined
     this.tl = undefined
     this.tlProvider = undefined
     this._b = b
@@ -200,5 +198,46 @@ export class EtlEventRecord implements EtlEvent {
   /** The whole record (header, extended items, user data), a view into the buffer. */
   get recordBytes(): Uint8Array {
     return this._b.subarray(this._pos, this._pos + this.size)
+  }
+}
+
+/**
+ * What the reader yields, with {@link EtlOptions.tlFast}, for a record a compiled decoder took:
+ * the envelope and the decoder's result (`tlFast`), nothing else. Only consumers that pass
+ * `tlFast` see these; they test `tlFast !== undefined` first.
+ */
+export class EtlFastRecord {
+  declare readonly eventName: string
+  declare readonly providerName: string | undefined
+  declare readonly providerGuid: string
+  declare readonly pid: number
+  declare readonly tid: number
+  declare readonly cpu: number
+  declare readonly tsNs: number
+  declare readonly offset: number
+  declare readonly tlFast: unknown
+  declare private readonly _clock: Clock
+  declare private readonly _lo: number
+  declare private readonly _hi: number
+
+  constructor(eventName: string, providerName: string | undefined, providerGuid: string, pid: number, tid: number, cpu: number, tsNs: number, offset: number, tlFast: unknown, clock: Clock, lo: number, hi: number) {
+    this.eventName = eventName
+    this.providerName = providerName
+    this.providerGuid = providerGuid
+    this.pid = pid
+    this.tid = tid
+    this.cpu = cpu
+    this.tsNs = tsNs
+    this.offset = offset
+    this.tlFast = tlFast
+    this._clock = clock
+    this._lo = lo
+    this._hi = hi
+  }
+
+  get tsAbsNs(): bigint {
+    if (Number.isSafeInteger(this.tsNs)) return this._clock.baseNs + BigInt(this.tsNs)
+    const hi = this._hi
+    return this._clock.absNsBig(hi < 0x200000 ? BigInt(hi * 4294967296 + this._lo) : (BigInt(hi) << 32n) | BigInt(this._lo))
   }
 }

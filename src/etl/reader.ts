@@ -9,7 +9,7 @@
 import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 import {GuidCache} from './guid.js'
-import {EtlEventRecord} from './event.js'
+import {EtlEventRecord, EtlFastRecord} from './event.js'
 import {kernelGroupGuid, kernelGroupName} from './kernel.js'
 import {Clock, emptyHeader, parseLogfileHeader} from './logfile.js'
 import * as tlDecode from './tracelogging.js'
@@ -115,6 +115,7 @@ export class EtlReader {
   private readonly budget: number
   private readonly batchSize: number
   private readonly decodeTl: boolean
+  private readonly fastHook: EtlOptions['tlFast']
   private compressionFormat = COMPRESSION_FORMAT_XPRESS
   private liveBytes = 0
   private prefetchDepth = 1
@@ -130,6 +131,7 @@ export class EtlReader {
     this.budget = opts.memoryBudget ?? 256 * 1024 * 1024
     this.batchSize = Math.max(1, opts.batchSize ?? 1024)
     this.decodeTl = opts.decodeTraceLogging !== false
+    this.fastHook = this.decodeTl ? opts.tlFast : undefined
   }
 
   // ------------------------------------------------------------------ diagnostics & I/O
@@ -628,7 +630,12 @@ export class EtlReader {
     const delta = clock.delta(lo, hi)
     c.key = delta
     const rel = clock.relNs(delta)
-    const ev = new EtlEventRecord(kind, size, b, pos, lo, hi, clock, rel ?? Number(clock.absNsBig(BigInt(hi) * 4294967296n + BigInt(lo)) - clock.baseNs), c.info!.proc, this.fileOffset(c, pos), c.info!.offset)
+    const tsNs = rel ?? Number(clock.absNsBig(BigInt(hi) * 4294967296n + BigInt(lo)) - clock.baseNs)
+    if (kind === 'event-header' && this.fastHook !== undefined) {
+      const fe = this.tryFast(c, b, dv, pos, recEnd, ptr, lo, hi, tsNs)
+      if (fe !== undefined) return fe
+    }
+    const ev = new EtlEventRecord(kind, size, b, pos, lo, hi, clock, tsNs, c.info!.proc, this.fileOffset(c, pos), c.info!.offset)
     ev.pointerSize = ptr
     let udStart = recEnd
     switch (kind) {
@@ -768,6 +775,56 @@ export class EtlReader {
     return ev
   }
 
+  /**
+   * The {@link EtlOptions.tlFast} path: a well-formed TraceLogging EVENT_HEADER record whose
+   * layout has a compiled decoder that accepts the payload becomes a small {@link EtlFastRecord}.
+   * Anything else (odd extended items, metadata problems, no decoder, a payload it declines)
+   * returns undefined before any side effect but cache lookups: the record is then parsed the
+   * ordinary way, with its diagnostics.
+   */
+  private tryFast(c: Cursor, b: Uint8Array, dv: DataView, pos: number, recEnd: number, ptr: number, lo: number, hi: number, tsNs: number): EtlEvent | undefined {
+    const flags = dv.getUint16(pos + 4, true)
+    if ((flags & 0x0005) !== 0x0001) return undefined
+    let q = pos + 0x50
+    let schemaOff = -1
+    let schemaLen = 0
+    let traitsOff = -1
+    let traitsLen = 0
+    let linkage = 1
+    while (linkage & 1) {
+      if (q + 8 > recEnd) return undefined
+      const itemSize = dv.getUint16(q, true)
+      const type = dv.getUint16(q + 2, true)
+      linkage = dv.getUint16(q + 4, true)
+      const dataSize = dv.getUint16(q + 6, true)
+      if (itemSize < 8 || q + itemSize > recEnd || 8 + dataSize > itemSize) return undefined
+      if (type === 0x000b) {
+        schemaOff = q + 8
+        schemaLen = dataSize
+      } else if (type === 0x000c) {
+        traitsOff = q + 8
+        traitsLen = dataSize
+      }
+      q += itemSize
+    }
+    if (schemaOff < 0) return undefined
+    const meta = this.tl.event(b, schemaOff, schemaLen, c.w)
+    if (meta.error !== undefined) return undefined
+    let providerName: string | undefined
+    if (traitsOff >= 0) {
+      const pm = this.tl.provider(b, traitsOff, traitsLen, c.w)
+      if (pm.error !== undefined) return undefined
+      providerName = pm.name
+    }
+    const guid = this.guids.get(b, dv, pos + 24)
+    const fd = this.fastHook!(providerName, guid, meta, ptr)
+    if (fd === null) return undefined
+    const f = fd(b, dv, q, recEnd)
+    if (f === undefined) return undefined
+    this.stats.traceLoggingEvents++
+    return new EtlFastRecord(meta.name, providerName, guid, dv.getUint32(pos + 12, true), dv.getUint32(pos + 8, true), c.info!.proc, tsNs, this.fileOffset(c, pos), f, this.clock, lo, hi) as unknown as EtlEvent
+  }
+
   /** TraceLogging metadata lookup and payload decode (§9); returns the payload start. */
   private traceLogging(
     c: Cursor,
@@ -818,17 +875,6 @@ export class EtlReader {
     if (this.decodeTl) {
       if (meta.error !== undefined) ev.fieldsError = `metadata: ${meta.error}`
       else {
-        const hook = this.opts.tlFast
-        if (hook !== undefined) {
-          const fd = hook(ev, meta, ptr)
-          if (fd !== null) {
-            const r = fd(b, dv, ps, recEnd)
-            if (r !== undefined) {
-              ev.tlFast = r
-              return ps
-            }
-          }
-        }
         ev.fields = tlDecode.decodeTlFields(meta, b, dv, ps, recEnd, ptr)
         const consumed = tlDecode.lastConsumed
         const error = tlDecode.lastError

@@ -16,9 +16,8 @@ import {EVENT_KINDS} from '../model/event.js'
 import {FIELD_KINDS} from '../model/fields.js'
 import {schemaPath} from '../util/paths.js'
 import {formatGuid} from './guid.js'
-import {sanProviderOf, SAN_FIELD_KINDS} from './san.js'
+import {SAN_FIELD_KINDS, SAN_PROVIDER_GUIDS} from './san.js'
 import {azf, compileBudgeted, newFieldStrings, tlCursor, tlReadValue, TL_FAIL, type FieldStrings, TL_IN, TL_OUT, type TlEventMeta, type TlField} from './tracelogging.js'
-import type {EtlEvent} from './types.js'
 
 /** Decodes one payload to normalized fields, or undefined: take the slow path. */
 export type SanFastDecoder = (b: Uint8Array, dv: DataView, p: number, end: number) => Record<string, unknown> | undefined
@@ -557,13 +556,13 @@ interface FastSlot {
 }
 
 /** The reader hook: the compiled decoder for a SAN event's layout, or null (slow path). */
-export function sanFastDecoder(ev: EtlEvent, meta: TlEventMeta, pointerSize: number): SanFastDecoder | null {
+export function sanFastDecoder(providerName: string | undefined, providerGuid: string, meta: TlEventMeta, pointerSize: number): SanFastDecoder | null {
+  if (providerName !== 'WSD.SanSpi' && providerName !== 'WSD.SwitchShim' && SAN_PROVIDER_GUIDS[providerGuid] === undefined) return null
   let s = meta._fast as FastSlot | undefined
   if (s === undefined) {
-    if (sanProviderOf(ev) === undefined) return null
     s = {uses: 0, dec: [undefined, undefined]}
     meta._fast = s
-  } else if (sanProviderOf(ev) === undefined) return null
+  }
   const k = pointerSize === 4 ? 0 : 1
   const d = s.dec[k]
   if (d !== undefined) return d

@@ -102,8 +102,8 @@ export interface EtlEvent {
    * object; Binary/CountedBinary/custom as Uint8Array copies.
    */
   fields: Record<string, unknown> | undefined
-  /** @internal The result of the {@link EtlOptions.tlFast} decoder (then `fields` is undefined). */
-  tlFast?: unknown
+  /** @internal The result of the {@link EtlOptions.tlFast} decoder (see there). */
+  readonly tlFast?: unknown
   /** Set when the payload did not match the metadata; `fields` then holds what decoded. */
   fieldsError: string | undefined
   /** Compiled TraceLogging event metadata (shared, cached). */
@@ -205,10 +205,12 @@ export interface EtlOptions {
   /** Decode TraceLogging payloads into `fields` (default true). */
   decodeTraceLogging?: boolean
   /**
-   * @internal Compiled payload decoders by consumer: for an event whose layout has one, its
-   * result goes in `tlFast` instead of `fields` (when it returns undefined, `fields` is decoded).
+   * @internal Compiled payload decoders by consumer (src/etl/sanfast.ts): a TraceLogging record
+   * whose layout has one that accepts its payload is yielded as a small record with only the
+   * envelope (eventName, providerName, providerGuid, pid, tid, cpu, tsNs, tsAbsNs, offset) and
+   * the decoder's result in `tlFast`; other records are parsed as usual.
    */
-  tlFast?: (ev: EtlEvent, meta: TlEventMeta, pointerSize: number) => ((b: Uint8Array, dv: DataView, start: number, end: number) => unknown) | null
+  tlFast?: (providerName: string | undefined, providerGuid: string, meta: TlEventMeta, pointerSize: number) => ((b: Uint8Array, dv: DataView, start: number, end: number) => unknown) | null
   /** Upper bound for one buffer (bytes, default 64 MiB). */
   maxBufferSize?: number
   /** Budget of decoded buffer bytes held by the merge (default 256 MiB). */
