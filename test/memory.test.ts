@@ -13,6 +13,7 @@ import vm from 'node:vm'
 import {describe, expect, it} from 'vitest'
 import {createIngestContext, readTraces} from '../src/ingest/index.js'
 import {DONE_OPS_KEPT, DUP_TOKENS_KEPT, Model, RELEASED_KEPT, type Sock} from '../src/model/state.js'
+import {Deadlines} from '../src/rules/deadlines.js'
 import {Engine} from '../src/rules/engine.js'
 import {RULES} from '../src/rules/index.js'
 import type {RuleModule} from '../src/rules/types.js'
@@ -156,4 +157,54 @@ describe('memory on long traces', () => {
     flat(a.doneOps, b.doneOps, 100)
     if (a.socksAlive !== undefined && b.socksAlive !== undefined) flat(a.socksAlive, b.socksAlive, 64)
   }, 120_000)
+})
+
+/** The engine's timer semantics, in small: due before the first later event; at the end, reached or not. */
+class FakeTimers {
+  private timers: Array<{ts: number; seq: number; fn: () => void; unreached?: () => void}> = []
+  private seq = 0
+  at(ts: number, fn: () => void, unreached?: () => void): void {
+    this.timers.push({ts, seq: this.seq++, fn, unreached})
+    this.timers.sort((a, b) => a.ts - b.ts || a.seq - b.seq)
+  }
+  get size(): number {
+    return this.timers.length
+  }
+  event(ts: number): void {
+    while (this.timers.length && this.timers[0].ts < ts) this.timers.shift()!.fn()
+  }
+  finish(last: number): void {
+    while (this.timers.length) {
+      const t = this.timers.shift()!
+      if (t.ts <= last) t.fn()
+      else t.unreached?.()
+    }
+  }
+}
+
+describe('rule deadlines', () => {
+  it('fire in order like engine timers, forget cancelled ones, and report unreached ones', () => {
+    const engine = new FakeTimers()
+    const d = new Deadlines(engine)
+    const log: string[] = []
+    const add = (ts: number, name: string) => d.at(ts, () => log.push(`${name}@${ts}`), () => log.push(`${name} unreached`))
+    add(10, 'a')
+    const b = add(20, 'b')
+    add(20, 'c')
+    add(30, 'd')
+    expect(engine.size).toBe(1) // one engine timer for the earliest
+    d.cancel(b)
+    expect(d.size).toBe(3)
+    engine.event(10) // not later than 10: nothing due
+    expect(log).toEqual([])
+    engine.event(25)
+    expect(log).toEqual(['a@10', 'c@20'])
+    add(5, 'late') // earlier than a queued deadline: a timer of its own
+    engine.event(26)
+    expect(log).toEqual(['a@10', 'c@20', 'late@5'])
+    add(40, 'e')
+    engine.finish(35)
+    expect(log).toEqual(['a@10', 'c@20', 'late@5', 'd@30', 'e unreached'])
+    expect(d.size).toBe(0)
+  })
 })
