@@ -217,8 +217,8 @@ export class EtlFastRecord {
   declare readonly offset: number
   declare readonly tlFast: unknown
   declare private readonly _clock: Clock
-  declare private readonly _lo: number
-  declare private readonly _hi: number
+  /** The raw timestamp, kept only when tsNs is not exact (no per-event number otherwise). */
+  declare private readonly _raw: bigint | undefined
 
   constructor(eventName: string, providerName: string | undefined, providerGuid: string, pid: number, tid: number, cpu: number, tsNs: number, offset: number, tlFast: unknown, clock: Clock, lo: number, hi: number) {
     this.eventName = eventName
@@ -231,13 +231,11 @@ export class EtlFastRecord {
     this.offset = offset
     this.tlFast = tlFast
     this._clock = clock
-    this._lo = lo
-    this._hi = hi
+    this._raw = Number.isSafeInteger(tsNs) ? undefined : hi < 0x200000 ? BigInt(hi * 4294967296 + lo) : (BigInt(hi) << 32n) | BigInt(lo)
   }
 
   get tsAbsNs(): bigint {
-    if (Number.isSafeInteger(this.tsNs)) return this._clock.baseNs + BigInt(this.tsNs)
-    const hi = this._hi
-    return this._clock.absNsBig(hi < 0x200000 ? BigInt(hi * 4294967296 + this._lo) : (BigInt(hi) << 32n) | BigInt(this._lo))
+    if (this._raw === undefined) return this._clock.baseNs + BigInt(this.tsNs)
+    return this._clock.absNsBig(this._raw)
   }
 }
