@@ -324,6 +324,10 @@ export function parseProviderTraits(b: Uint8Array, off: number, len: number): Tl
   return meta
 }
 
+function word(b: Uint8Array, p: number): number {
+  return b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)
+}
+
 /**
  * Cheap bucket key: length and three sampled words. Entries are always verified by a full
  * byte comparison, so collisions only cost a compare.
@@ -331,10 +335,9 @@ export function parseProviderTraits(b: Uint8Array, off: number, len: number): Tl
 function sampleKey(b: Uint8Array, off: number, len: number): number {
   let h = len * 0x9e3779b1
   if (len >= 4) {
-    const w = (p: number): number => b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)
-    h = Math.imul(h ^ w(off + len - 4), 0x85ebca6b)
-    h = Math.imul(h ^ w(off + ((len >>> 1) & ~3)), 0xc2b2ae35)
-    if (len >= 12) h = Math.imul(h ^ w(off + 8), 0x27d4eb2f)
+    h = Math.imul(h ^ word(b, off + len - 4), 0x85ebca6b)
+    h = Math.imul(h ^ word(b, off + ((len >>> 1) & ~3)), 0xc2b2ae35)
+    if (len >= 12) h = Math.imul(h ^ word(b, off + 8), 0x27d4eb2f)
   }
   // Small integers (Smis) key the Map without boxing a double per lookup.
   return (h >>> 0) & 0x3fffffff
