@@ -283,6 +283,29 @@ describe('SAN fast path', () => {
     expect(r.events.find((e) => e.fn === 'WSPSocket')!.f.Rc).toBe(-1)
   })
 
+  it('payloads that do not match a trusted layout (short, trailing bytes, unterminated) are reported as before', async () => {
+    const fields: TlValue[] = [
+      {name: 'Seq', inType: 10, value: 1},
+      {name: 'Fn', inType: 2, outType: 35, value: 'WSPSend'},
+      {name: 'Socket', inType: 21, value: 0x2a0n},
+    ]
+    const {meta, payload} = tlEvent('SpiCall', fields)
+    const rec = (userData: Uint8Array, ts: bigint): Uint8Array => tlRecord({providerName: 'WSD.SanSpi', meta, ts, pid: 1, tid: 2, userData})
+    const recs: Uint8Array[] = []
+    let ts = H + 1n
+    for (let k = 0; k < 6; k++) recs.push(rec(payload, ts++))
+    recs.push(rec(payload.subarray(0, payload.length - 3), ts++)) // ends inside Socket
+    recs.push(rec(Uint8Array.from([...payload, 1, 2, 3]), ts++)) // 3 bytes after the last field
+    recs.push(rec(payload.subarray(0, 8 + 3), ts++)) // Fn without its terminator, no Socket
+    recs.push(rec(payload, ts++))
+    const path = join(tmp, 'mismatch.etl')
+    writeFileSync(path, etlFile({cpus: {0: recs}, startTime: START, headerTs: H, bufferSize: 16384}))
+    const r = await both(path)
+    expect(r.taken).toBe(4)
+    expect(r.diag.skipped.map(([k]) => k)).toContain('damaged .etl data')
+    expect(r.diag.samples.filter((p) => p.reason === 'damaged .etl data')).toHaveLength(3)
+  })
+
   it('an invalid value in a trusted layout is still reported, with its field, as before', async () => {
     const good = (seq: number | bigint, fn: string, bytes: number, codes = 2): TlValue[] => [
       {name: 'Seq', inType: 10, value: seq},
