@@ -193,6 +193,32 @@ export interface Step {
   app?: AppReq
 }
 
+/**
+ * A socket instance with every field present from the start: sockets then share one object
+ * shape, which keeps the many rule reads of their fields fast.
+ */
+function newSock(pid: number, s: string, gen: number, state: SockState, created: Ev | undefined): Sock {
+  return {
+    pid,
+    s,
+    gen,
+    state,
+    role: undefined,
+    created,
+    switchHandle: undefined,
+    local: undefined,
+    remote: undefined,
+    evSelect: undefined,
+    connectCall: undefined,
+    stateAtClose: undefined,
+    closeCall: undefined,
+    closeRet: undefined,
+    release: undefined,
+    pending: new Set(),
+    abort: undefined,
+  }
+}
+
 export function addr(v: Value | undefined): bigint | undefined {
   const h = typeof v === 'string' ? v : typeof v === 'number' ? toHandle(v) : undefined
   return h ? BigInt(h) : undefined
@@ -253,7 +279,7 @@ export class Model {
   sockFor(p: Proc, s: string): Sock {
     let k = p.sockets.get(s)
     if (!k) {
-      k = {pid: p.pid, s, gen: 0, state: 'UNKNOWN', pending: new Set()}
+      k = newSock(p.pid, s, 0, 'UNKNOWN', undefined)
       p.sockets.set(s, k)
     }
     return k
@@ -265,7 +291,8 @@ export class Model {
     if (ev.ts > this.lastTs) this.lastTs = ev.ts
     this.seen.add(ev.key)
     const p = this.proc(ev.pid)
-    const step: Step = {ev, proc: p}
+    // Every field present from the start: one object shape for all steps keeps the rules' property reads monomorphic.
+    const step: Step = {ev, proc: p, call: undefined, sock: undefined, before: undefined, created: undefined, op: undefined, up: undefined, app: undefined}
     switch (ev.kind) {
       case 'call':
         this.onCall(p, ev, step)
@@ -313,7 +340,7 @@ export class Model {
   }
 
   private onCall(p: Proc, ev: Ev, step: Step): void {
-    const call: Call = {ev, fn: ev.fn, handles: []}
+    const call: Call = {ev, fn: ev.fn, sock: undefined, before: undefined, op: undefined, handles: [], accepted: undefined, ret: undefined}
     step.call = call
     if (ev.seq !== undefined) p.callsBySeq.set(ev.seq, call)
     if (ev.tid !== undefined) {
@@ -371,7 +398,14 @@ export class Model {
       sock: k,
       pollMode: h === undefined ? undefined : (BigInt(h) & 1n) === 1n,
       state: 'ISSUED',
+      buffers: undefined,
+      upcall: undefined,
       upcalls: 0,
+      gor: undefined,
+      opDone: undefined,
+      done: undefined,
+      slot: undefined,
+      ret: undefined,
     }
     const bufs = ev.f.Buffers
     if (Array.isArray(bufs)) {
@@ -573,7 +607,7 @@ export class Model {
   private createSocket(p: Proc, ev: Ev, call: Call | undefined, s: string): Sock {
     const gen = (p.gens.get(s) ?? 0) + 1
     p.gens.set(s, gen)
-    const k: Sock = {pid: p.pid, s, gen, state: 'CREATED', created: ev, pending: new Set()}
+    const k = newSock(p.pid, s, gen, 'CREATED', ev)
     if (ev.fn === 'WSPAccept') {
       k.state = 'CONNECTED'
       k.role = 'ACCEPTED'
@@ -607,7 +641,7 @@ export class Model {
   private onUpcall(p: Proc, ev: Ev, step: Step): void {
     const tid = ev.tid
     const st = tid !== undefined ? p.callStacks.get(tid) : undefined
-    const rec: UpcallRec = {ev, within: st?.[st.length - 1]}
+    const rec: UpcallRec = {ev, within: st?.[st.length - 1], ret: undefined}
     step.up = rec
     if (ev.seq !== undefined) p.upsBySeq.set(ev.seq, rec)
     if (tid !== undefined) {
