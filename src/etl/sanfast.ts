@@ -547,8 +547,15 @@ function compile(meta: TlEventMeta, ptr: number): SanFastDecoder | null {
   return compileBudgeted(() => new Function('H', 'C', 'Z', body)(H, g.checks, g.strings) as SanFastDecoder)
 }
 
-/** Layouts decode the slow way a few times before they are compiled (as the payload decoder does). */
+/**
+ * The first layouts compile on their first use (a trace has a few dozen), so a clean trace needs
+ * no schema validation at all; beyond that a layout decodes the slow way a few times before it is
+ * compiled (as the payload decoder does), so files with ever-new metadata cost little code
+ * generation (which compileBudgeted caps anyway).
+ */
+const EAGER_LAYOUTS = 256
 const COMPILE_AFTER = 4
+let compiledLayouts = 0
 
 interface FastSlot {
   uses: number
@@ -566,7 +573,8 @@ export function sanFastDecoder(providerName: string | undefined, providerGuid: s
   const k = pointerSize === 4 ? 0 : 1
   const d = s.dec[k]
   if (d !== undefined) return d
-  if (++s.uses < COMPILE_AFTER) return null
+  if (++s.uses < (compiledLayouts < EAGER_LAYOUTS ? 1 : COMPILE_AFTER)) return null
+  compiledLayouts++
   let c: SanFastDecoder | null
   try {
     c = compile(meta, pointerSize)
