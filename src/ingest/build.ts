@@ -86,7 +86,8 @@ export class EventBuilder {
   /** Absolute time of ts 0 for integer timestamps (from a header's startTime). */
   startAbs?: bigint
   private readonly diag: Diagnostics
-  private readonly validator: EventValidator
+  /** The context the validator is read from when first needed (.etl fast paths may never need it). */
+  private readonly ctx: {validator: EventValidator}
   private readonly timebase: TimeBase
   /** SAN provider ids from the configuration: SPI events of other providers are skipped. */
   private readonly sanProviders?: Set<string>
@@ -96,7 +97,7 @@ export class EventBuilder {
     ctx: {diag: Diagnostics; validator: EventValidator; timebase: TimeBase; sanProviders?: Set<string>},
   ) {
     this.diag = ctx.diag
-    this.validator = ctx.validator
+    this.ctx = ctx
     this.timebase = ctx.timebase
     this.sanProviders = ctx.sanProviders
   }
@@ -118,7 +119,7 @@ export class EventBuilder {
 
   /** Validates and normalizes one JSON event object; undefined (counted) when it is skipped. */
   fromJson(raw: unknown, src: Src): Ev | undefined {
-    const bad = this.validator.validate(raw)
+    const bad = this.ctx.validator.validate(raw)
     if (bad) {
       const reason = bad.pointer === '/event' && bad.message.startsWith('unknown event') ? 'unknown event' : bad.pointer === '/event' || /missing required/.test(bad.message) ? 'missing field' : 'invalid field'
       return this.fail(src, reason, bad.message, bad.pointer)
@@ -145,7 +146,7 @@ export class EventBuilder {
     if (r.tid === 0) r.tid = undefined
     // The schema requires a ts; the record's time comes from its ETW header instead.
     r.ts = 0
-    const bad = this.validator.validate(r)
+    const bad = this.ctx.validator.validate(r)
     if (bad) return this.fail(src, bad.pointer === '/event' ? 'unknown event' : 'invalid field', bad.message, bad.pointer)
     return this.make(r, this.timebase.rel(tsAbsNs), src)
   }
