@@ -1,4 +1,4 @@
-// Builds dist/ once before the suite, so the command-line tests run the real binary.
+// Builds dist/ once before the suite (as `npm run build` does), so the command-line tests run the real binary.
 import {execFileSync} from 'node:child_process'
 import {existsSync, statSync} from 'node:fs'
 import {join} from 'node:path'
@@ -15,4 +15,6 @@ export default function setup(): void {
     // Type errors still emit JavaScript; `npm test` runs tsc on its own first and fails on them.
     if (!existsSync(marker) || statSync(marker).size === 0) throw e
   }
+  // The event validators precompiled from the schema (without them the CLI compiles it at run time).
+  execFileSync(process.execPath, [join(root, 'scripts', 'gen-validators.mjs')], {stdio: 'pipe'})
 }
