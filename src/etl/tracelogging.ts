@@ -858,21 +858,25 @@ export function azf(b: Uint8Array, p: number, end: number, kind: number, z: Fiel
 
 /** NUL-terminated 8-bit string at b[p…] (kind 2 CP1252, 3 UTF-8): TL_FAIL when unterminated. */
 export function az(b: Uint8Array, p: number, end: number, kind: number): string | typeof TL_FAIL {
-  let slot = -1
-  if (p + 4 <= end) {
-    const w = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)
-    slot = (Math.imul(w ^ kind, 0x9e3779b1) >>> 21) & (SSLOTS - 2)
-    for (let way = slot; way < slot + 2; way++) {
-      const k = sBytes[way]
-      if (k === undefined || sKind[way] !== kind) continue
-      const n = k.length
-      if (p + n >= end || b[p + n] !== 0) continue
-      let j = 0
-      while (j < n && k[j] === b[p + j]) j++
-      if (j === n) {
-        tlCursor.p = p + n + 1
-        return sStr[way]
-      }
+  // Slot by the first (up to) 8 bytes of the string itself.
+  let h = 0x811c9dc5 ^ kind
+  const lim = p + 8 < end ? p + 8 : end
+  for (let j = p; j < lim; j++) {
+    const c = b[j]
+    if (c === 0) break
+    h = Math.imul(h ^ c, 0x01000193)
+  }
+  const slot = ((h ^ (h >>> 15)) >>> 0) & (SSLOTS - 2)
+  for (let way = slot; way < slot + 2; way++) {
+    const k = sBytes[way]
+    if (k === undefined || sKind[way] !== kind) continue
+    const n = k.length
+    if (p + n >= end || b[p + n] !== 0) continue
+    let j = 0
+    while (j < n && k[j] === b[p + j]) j++
+    if (j === n) {
+      tlCursor.p = p + n + 1
+      return sStr[way]
     }
   }
   let i = p
@@ -892,7 +896,7 @@ export function az(b: Uint8Array, p: number, end: number, kind: number): string 
     for (let j = p; j < i; j++) s += String.fromCharCode(b[j])
   } else if (kind === 3) s = Buffer.from(b.buffer, b.byteOffset + p, n).toString('utf8')
   else s = decodeCp1252(b, p, i)
-  if (slot >= 0 && n <= 64) {
+  if (n <= 64) {
     // the newer entry first
     sBytes[slot + 1] = sBytes[slot]
     sKind[slot + 1] = sKind[slot]
