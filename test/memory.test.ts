@@ -67,9 +67,11 @@ function modelSizes(m: Model): Omit<Look, 'events' | 'timers' | 'socksAlive'> {
     doneOps += kept
     live += p.callsBySeq.size + p.callStacks.size + p.upsBySeq.size + p.upStacks.size + p.appReqs.size + p.rdmaRegs.size + p.orphanHandles.size
     live += p.ops.size - kept
+    live += p.rdmaByDesc.size + p.rdmaBySock.size
     gens += p.gens.size
   }
   expect(m.dupTokens.size).toBeLessThanOrEqual(DUP_TOKENS_KEPT)
+  for (const set of m.rdmaTargets.values()) live += set.size
   return {sockets, notReleased, released, live, doneOps, dupTokens: m.dupTokens.size, gens}
 }
 

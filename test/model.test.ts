@@ -66,3 +66,63 @@ describe('released sockets', () => {
     expect(p.sockets.get(`0x${(0x1000 + (n - 1) * 4).toString(16)}`)?.state).toBe('RELEASED')
   })
 })
+
+describe('RDMA indexes', () => {
+  /** A connected socket `s` with switch handle `h` in process `pid`. */
+  function socket(m: Model, pid: number, s: string, h: string, seq: number): void {
+    m.apply(ev('call', 'WSPSocket', {Seq: seq, Fn: 'WSPSocket'}, {pid}))
+    m.apply(ev('up', 'WPUCreateSocketHandle', {Seq: seq + 1, Up: 'WPUCreateSocketHandle'}, {pid}))
+    m.apply(ev('upret', 'WPUCreateSocketHandle', {Seq: seq + 1, Up: 'WPUCreateSocketHandle', NewSwitchSocket: h}, {pid}))
+    m.apply(ev('ret', 'WSPSocket', {Seq: seq, Fn: 'WSPSocket', Rc: Number(s)}, {pid}))
+  }
+  const register = (m: Model, pid: number, s: string, seq: number, addr: string, desc: string): void => {
+    m.apply(ev('call', 'WSPRegisterRdmaMemory', {Seq: seq, Fn: 'WSPRegisterRdmaMemory', Socket: s, RegAddr: addr, RegLen: 4096}, {pid}))
+    m.apply(ev('ret', 'WSPRegisterRdmaMemory', {Seq: seq, Fn: 'WSPRegisterRdmaMemory', Rc: 0, Errno: 0, DescriptorOut: desc}, {pid}))
+  }
+  const rdma = (m: Model, pid: number, s: string, seq: number, ov: string, desc: string, errno: number): void => {
+    m.apply(ev('call', 'WSPRdmaWrite', {Seq: seq, Fn: 'WSPRdmaWrite', Socket: s, Overlapped: ov, TargetDescriptor: desc}, {pid}))
+    m.apply(ev('ret', 'WSPRdmaWrite', {Seq: seq, Fn: 'WSPRdmaWrite', Rc: errno ? -1 : 0, Errno: errno}, {pid}))
+  }
+  const targets = (m: Model, d: string): string[] => [...(m.rdmaTargets.get(d) ?? [])].map((o) => `${o.pid}:${o.ov}`)
+
+  it('keep registrations by descriptor and by socket, in registration order, until deregistered or released', () => {
+    const m = new Model()
+    socket(m, 1, '0x20', '0x900', 1)
+    socket(m, 1, '0x30', '0x904', 10)
+    register(m, 1, '0x20', 20, '0x5000', '0xd1')
+    register(m, 1, '0x30', 21, '0x6000', '0xd1')
+    register(m, 1, '0x20', 22, '0x7000', '0xd2')
+    const p = m.procs.get(1)!
+    const k20 = p.sockets.get('0x20')!
+    const k30 = p.sockets.get('0x30')!
+    expect([...p.rdmaByDesc.get('0xd1')!].map((r) => r.sock?.s)).toEqual(['0x20', '0x30'])
+    expect([...p.rdmaBySock.get(k20)!].map((r) => r.descriptor)).toEqual(['0xd1', '0xd2'])
+    m.apply(ev('call', 'WSPDeregisterRdmaMemory', {Seq: 30, Fn: 'WSPDeregisterRdmaMemory', Socket: '0x20', TargetDescriptor: '0xd1'}))
+    m.apply(ev('ret', 'WSPDeregisterRdmaMemory', {Seq: 30, Fn: 'WSPDeregisterRdmaMemory', Rc: 0, Errno: 0}))
+    expect([...p.rdmaByDesc.get('0xd1')!].map((r) => r.sock?.s)).toEqual(['0x30'])
+    expect([...p.rdmaBySock.get(k20)!].map((r) => r.descriptor)).toEqual(['0xd2'])
+    m.apply(ev('call', 'WSPCloseSocket', {Seq: 31, Fn: 'WSPCloseSocket', Socket: '0x20'}))
+    m.apply(ev('ret', 'WSPCloseSocket', {Seq: 31, Fn: 'WSPCloseSocket', Rc: 0}))
+    m.apply(ev('up', 'WPUCloseSocketHandle', {Seq: 32, Up: 'WPUCloseSocketHandle', SwitchSocket: '0x900'}))
+    expect(p.rdmaBySock.has(k20)).toBe(false)
+    expect(p.rdmaByDesc.has('0xd2')).toBe(false)
+    expect([...p.rdmaBySock.get(k30)!].map((r) => r.descriptor)).toEqual(['0xd1'])
+    expect(p.rdmaRegs.size).toBe(1)
+  })
+
+  it('keep outstanding RDMA operations by target descriptor until they finish or their OVERLAPPED is reused', () => {
+    const m = new Model()
+    socket(m, 1, '0x20', '0x900', 1)
+    socket(m, 2, '0x40', '0x980', 1)
+    rdma(m, 1, '0x20', 10, '0x7000', '0xd1', 997) // pending
+    rdma(m, 2, '0x40', 11, '0x8000', '0xd1', 997) // pending, another process
+    rdma(m, 1, '0x20', 12, '0x7040', '0xd1', 0) // done at once: never outstanding
+    rdma(m, 1, '0x20', 13, '0x7080', '0xd1', 10055) // failed synchronously
+    expect(targets(m, '0xd1')).toEqual(['1:0x7000', '2:0x8000'])
+    m.apply(ev('up', 'WPUCompleteOverlappedRequest', {Seq: 14, Up: 'WPUCompleteOverlappedRequest', SwitchSocket: '0x900', Overlapped: '0x7000', DwError: 0, CbTransferred: 10}))
+    expect(targets(m, '0xd1')).toEqual(['2:0x8000'])
+    // The OVERLAPPED of a still-pending operation is reused for a transfer that is not RDMA: the old one is no longer findable.
+    m.apply(ev('call', 'WSPSend', {Seq: 15, Fn: 'WSPSend', Socket: '0x40', Overlapped: '0x8000'}, {pid: 2}))
+    expect(m.rdmaTargets.has('0xd1')).toBe(false)
+  })
+})

@@ -83,6 +83,8 @@ export interface Op {
   done?: Completion
   /** Absolute slot in the process's finished-operations queue. */
   slot?: number
+  /** For RDMA operations: the TargetDescriptor (the key of Model.rdmaTargets while outstanding). */
+  target?: string
 }
 
 export interface Call {
@@ -144,6 +146,10 @@ export interface Proc {
   ops: Map<string, Op>
   appReqs: Map<number, AppReq>
   rdmaRegs: Set<RdmaReg>
+  /** rdmaRegs by descriptor, each set in rdmaRegs order (registrations without a descriptor are not indexed). */
+  rdmaByDesc: Map<string, Set<RdmaReg>>
+  /** rdmaRegs by registering socket, each set in rdmaRegs order. */
+  rdmaBySock: Map<Sock, Set<RdmaReg>>
   /** Finished operations still mapped by OVERLAPPED, oldest first (bounded, see DONE_OPS_KEPT). */
   doneOps: Array<Op | undefined>
   doneHead: number
@@ -240,6 +246,12 @@ export class Model {
    * listening (what a WSPSocket re-creating it inherits); the last DUP_TOKENS_KEPT tokens.
    */
   readonly dupTokens = new Map<string, {listening: boolean}>()
+  /**
+   * Outstanding RDMA operations (of any process) by TargetDescriptor: those in ISSUED or
+   * PENDING state still mapped by their OVERLAPPED in their process's `ops`. An operation
+   * leaves its set when it completes or fails, or when its OVERLAPPED is reused.
+   */
+  readonly rdmaTargets = new Map<string, Set<Op>>()
   /** Event kinds seen (`call:WSPConnect`, `up:WPUCloseSocketHandle`, `app:Cancel`, …). */
   readonly seen = new Set<string>()
   /** Events whose return or call could not be paired. */
@@ -264,6 +276,8 @@ export class Model {
         ops: new Map(),
         appReqs: new Map(),
         rdmaRegs: new Set(),
+        rdmaByDesc: new Map(),
+        rdmaBySock: new Map(),
         doneOps: [],
         doneHead: 0,
         doneBase: 0,
@@ -406,6 +420,7 @@ export class Model {
       done: undefined,
       slot: undefined,
       ret: undefined,
+      target: undefined,
     }
     const bufs = ev.f.Buffers
     if (Array.isArray(bufs)) {
@@ -421,8 +436,51 @@ export class Model {
     // A reused OVERLAPPED replaces the finished operation it held: that one is forgotten.
     const old = p.ops.get(ov)
     if (old?.slot !== undefined && old.slot >= p.doneBase) p.doneOps[old.slot - p.doneBase] = undefined
+    if (old?.target !== undefined) this.untarget(old)
     p.ops.set(ov, op)
     k.pending.add(op)
+    if (RDMA_FNS.has(op.fn)) {
+      const d = str(ev.f.TargetDescriptor)
+      if (d !== undefined) {
+        op.target = d
+        let set = this.rdmaTargets.get(d)
+        if (!set) this.rdmaTargets.set(d, (set = new Set()))
+        set.add(op)
+      }
+    }
+  }
+
+  /** Drops an operation from the outstanding-RDMA index. */
+  private untarget(op: Op): void {
+    const d = op.target!
+    const set = this.rdmaTargets.get(d)
+    if (set?.delete(op) && set.size === 0) this.rdmaTargets.delete(d)
+  }
+
+  private addRdmaReg(p: Proc, r: RdmaReg): void {
+    p.rdmaRegs.add(r)
+    if (r.descriptor !== undefined) {
+      let set = p.rdmaByDesc.get(r.descriptor)
+      if (!set) p.rdmaByDesc.set(r.descriptor, (set = new Set()))
+      set.add(r)
+    }
+    if (r.sock) {
+      let set = p.rdmaBySock.get(r.sock)
+      if (!set) p.rdmaBySock.set(r.sock, (set = new Set()))
+      set.add(r)
+    }
+  }
+
+  private deleteRdmaReg(p: Proc, r: RdmaReg): void {
+    p.rdmaRegs.delete(r)
+    if (r.descriptor !== undefined) {
+      const set = p.rdmaByDesc.get(r.descriptor)
+      if (set?.delete(r) && set.size === 0) p.rdmaByDesc.delete(r.descriptor)
+    }
+    if (r.sock) {
+      const set = p.rdmaBySock.get(r.sock)
+      if (set?.delete(r) && set.size === 0) p.rdmaBySock.delete(r.sock)
+    }
   }
 
   private popCall(p: Proc, ev: Ev): Call | undefined {
@@ -519,11 +577,13 @@ export class Model {
           op.state = 'DONE_IMMEDIATE'
           op.done ??= {ev, status: 0, bytes: num(ev.f.BytesOut)}
           op.sock?.pending.delete(op)
+          if (op.target !== undefined) this.untarget(op)
           this.retire(p, op)
         } else if (err === E.WSA_IO_PENDING) op.state = 'PENDING'
         else {
           op.state = 'FAILED_SYNC'
           op.sock?.pending.delete(op)
+          if (op.target !== undefined) this.untarget(op)
           this.retire(p, op)
         }
       }
@@ -577,17 +637,20 @@ export class Model {
         const start = addr(call.ev.f.RegAddr)
         const len = num(call.ev.f.RegLen)
         if (ok && start !== undefined && len !== undefined) {
-          p.rdmaRegs.add({sock: k, start, end: start + BigInt(len), descriptor: str(ev.f.DescriptorOut), call: call.ev, ret: ev})
+          this.addRdmaReg(p, {sock: k, start, end: start + BigInt(len), descriptor: str(ev.f.DescriptorOut), call: call.ev, ret: ev})
         }
         break
       }
       case 'WSPDeregisterRdmaMemory':
         if (ok) {
           const d = str(call.ev.f.TargetDescriptor)
-          for (const r of p.rdmaRegs) {
-            if (r.sock === k && (d === undefined || r.descriptor === d)) {
-              p.rdmaRegs.delete(r)
-              if (d !== undefined) break
+          const mine = p.rdmaBySock.get(k)
+          if (mine) {
+            for (const r of mine) {
+              if (d === undefined || r.descriptor === d) {
+                this.deleteRdmaReg(p, r)
+                if (d !== undefined) break
+              }
             }
           }
         }
@@ -671,7 +734,8 @@ export class Model {
           }
           this.forgetDoneOps(p, k)
           // RDMA memory exposed by a released socket is gone with it.
-          for (const r of p.rdmaRegs) if (r.sock === k) p.rdmaRegs.delete(r)
+          const regs = p.rdmaBySock.get(k)
+          if (regs) for (const r of regs) this.deleteRdmaReg(p, r)
         }
         break
       default:
@@ -726,6 +790,7 @@ export class Model {
       op.state = 'DONE'
       op.done = c
       op.sock?.pending.delete(op)
+      if (op.target !== undefined) this.untarget(op)
       this.retire(p, op)
     }
   }

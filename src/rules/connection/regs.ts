@@ -137,7 +137,10 @@ export function rdmaLive(r: RdmaReg): boolean {
 /** Live RDMA registrations (any process) whose descriptor bytes are `desc`. */
 export function rdmaByDescriptor(model: Model, desc: string): RdmaReg[] {
   const out: RdmaReg[] = []
-  for (const p of model.procs.values()) for (const r of p.rdmaRegs) if (r.descriptor === desc && rdmaLive(r)) out.push(r)
+  for (const p of model.procs.values()) {
+    const set = p.rdmaByDesc.get(desc)
+    if (set) for (const r of set) if (rdmaLive(r)) out.push(r)
+  }
   return out
 }
 

@@ -1,7 +1,7 @@
 import {RDMA_FNS, errorName} from '../../model/constants.js'
 import type {Ev} from '../../model/event.js'
 import {num, str} from '../../model/event.js'
-import {type Op, type RdmaReg, type Sock, type Step, isOutstanding} from '../../model/state.js'
+import {type Model, type Op, type Proc, type RdmaReg, type Sock, type Step, isOutstanding} from '../../model/state.js'
 import {formatOffset} from '../../util/duration.js'
 import {C, R} from '../refs.js'
 import type {RuleModule} from '../types.js'
@@ -32,6 +32,52 @@ function usersOf(k: Sock, range: {start: bigint; end: bigint}, handle?: string):
     if (op.buffers.some((b) => overlaps(b, range) || (handle !== undefined && b.handle === handle))) ops.push(op)
   }
   return {ops, unknown}
+}
+
+/**
+ * Outstanding RDMA operations of other sockets (any process) that target descriptor `d`, in
+ * the order of the processes and of their operation maps. The model's index finds them; with
+ * several, the maps are walked for that order (messages list the first ones).
+ */
+function remoteUsers(model: Model, k: Sock, d: string): Op[] {
+  const set = model.rdmaTargets.get(d)
+  if (!set) return []
+  let first: Op | undefined
+  let n = 0
+  for (const op of set) {
+    if (op.sock === k) continue
+    if (n++ === 0) first = op
+  }
+  if (n <= 1) return first ? [first] : []
+  const out: Op[] = []
+  for (const p of model.procs.values()) {
+    for (const op of p.ops.values()) {
+      if (op.sock !== k && RDMA_FNS.has(op.fn) && isOutstanding(op) && op.target === d) out.push(op)
+    }
+  }
+  return out
+}
+
+/** Whether an outstanding RDMA operation of another socket targets descriptor `d` (undefined: one without a TargetDescriptor). */
+function remoteUsed(model: Model, k: Sock, d: string | undefined): boolean {
+  if (d === undefined) {
+    // Not indexed: walk the operations.
+    for (const p of model.procs.values()) {
+      for (const op of p.ops.values()) if (op.sock !== k && RDMA_FNS.has(op.fn) && isOutstanding(op) && op.target === undefined) return true
+    }
+    return false
+  }
+  const set = model.rdmaTargets.get(d)
+  if (set) for (const op of set) if (op.sock !== k) return true
+  return false
+}
+
+/** Live RDMA registrations of the process with descriptor `d`, in registration order. */
+function liveByDesc(p: Proc, d: string): RdmaReg[] {
+  const set = p.rdmaByDesc.get(d)
+  const out: RdmaReg[] = []
+  if (set) for (const r of set) if (rdmaLive(r)) out.push(r)
+  return out
 }
 
 const opsText = (ops: Op[]): string => ops.slice(0, 3).map((o) => opName(o.call)).join(', ') + (ops.length > 3 ? ` and ${ops.length - 3} more` : '')
@@ -127,7 +173,7 @@ export const SAN022: RuleModule = {
       const d = str(step.ev.f.TargetDescriptor)
       const k = judged(step, d, 'TargetDescriptor')
       if (!k || d === undefined) return
-      const live = [...step.proc.rdmaRegs].filter((r) => r.descriptor === d && rdmaLive(r))
+      const live = liveByDesc(step.proc, d)
       const mine = live.find((r) => r.sock === k)
       if (!mine) {
         const other = live[0]
@@ -140,13 +186,8 @@ export const SAN022: RuleModule = {
         return invalid(step, k, `descriptor ${d}`, why, [['registration', other?.ret], ['earlier deregistration', gone]])
       }
       const local = usersOf(k, mine).ops.filter((o) => RDMA_FNS.has(o.fn))
-      const remote: Op[] = []
-      for (const p of ctx.model.procs.values()) {
-        for (const op of p.ops.values()) {
-          if (op.sock !== k && RDMA_FNS.has(op.fn) && isOutstanding(op) && str(op.call.f.TargetDescriptor) === d) remote.push(op)
-        }
-      }
-      const ops = [...remote, ...local]
+      const remote = remoteUsers(ctx.model, k, d)
+      const ops = remote.length ? [...remote, ...local] : local
       if (ops.length) inUse(step, k, `RDMA registration ${d} ${rangeText(mine.start, mine.end)}`, ops)
     }
 
@@ -179,16 +220,14 @@ export const SAN022: RuleModule = {
       const before = step.call?.before ?? step.before
       if (!k || !before || CLOSED_STATES.has(before) || before === 'DUPLICATED_OUT') return
       const local = regs.regions(k)
-      const rdma = [...step.proc.rdmaRegs].filter((r) => r.sock === k && rdmaLive(r))
+      const mine = step.proc.rdmaBySock.get(k)
+      const rdma = mine ? [...mine].filter(rdmaLive) : []
       if (!k.created && local.length + rdma.length === 0) return
       ctx.checked()
       const usedLocal = (r: Region): boolean => usersOf(k, r, r.handle).ops.length > 0
       const usedRdma = (r: RdmaReg): boolean => {
         if (usersOf(k, r).ops.some((o) => RDMA_FNS.has(o.fn))) return true
-        for (const p of ctx.model.procs.values()) {
-          for (const op of p.ops.values()) if (op.sock !== k && RDMA_FNS.has(op.fn) && isOutstanding(op) && str(op.call.f.TargetDescriptor) === r.descriptor) return true
-        }
-        return false
+        return remoteUsed(ctx.model, k, r.descriptor)
       }
       const l = local.filter((r) => !usedLocal(r))
       const d = rdma.filter((r) => !usedRdma(r))

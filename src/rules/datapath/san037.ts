@@ -107,7 +107,7 @@ export const SAN037: RuleModule = {
           measured: {outstanding: ops.length},
         })
       }
-      const rdma = [...step.proc.rdmaRegs].filter((r) => r.sock === k)
+      const rdma = [...(step.proc.rdmaBySock.get(k) ?? [])]
       if (rdma.length) {
         ctx.report({
           message: `WSPDuplicateSocket on ${k.s} while ${rdma.length} RDMA registration${rdma.length > 1 ? 's are' : ' is'} live (${rdma.map((r) => `${hex(r.start)}+${r.end - r.start}${r.descriptor ? ` descriptor ${r.descriptor}` : ''}`).join(', ')}): all RDMA memory must be deregistered (WSPDeregisterRdmaMemory) before duplicating`,
