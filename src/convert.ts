@@ -5,7 +5,7 @@
  */
 import {createWriteStream} from 'node:fs'
 import {once} from 'node:events'
-import {writeSanEtl} from './etl/index.js'
+import {SanEtlWriter} from './etl/index.js'
 import {createIngestContext, readTraces, type IngestContext} from './ingest/index.js'
 import type {Ev} from './model/event.js'
 import {UsageError} from './util/errors.js'
@@ -51,12 +51,22 @@ export async function convert(inputs: string[], out: string, opts: {to?: string;
   const base = opts.start ?? DEFAULT_START
   let events = 0
   if (fmt === 'etl') {
-    const list: Array<{record: Record<string, unknown>; tsAbsNs: bigint}> = []
-    for await (const batch of readTraces(inputs, ctx)) {
-      for (const ev of batch) list.push({record: toRecord(ev), tsAbsNs: absNs(ev, ctx, base)})
+    // Streamed: the events arrive in time order; the writer holds one buffer per CPU.
+    let w: SanEtlWriter | undefined
+    try {
+      for await (const batch of readTraces(inputs, ctx)) {
+        for (const ev of batch) {
+          const tsAbsNs = absNs(ev, ctx, base)
+          w ??= await SanEtlWriter.create(out, tsAbsNs)
+          await w.write({record: toRecord(ev), tsAbsNs})
+          events++
+        }
+      }
+      // An input without events still gets a valid (empty) file.
+      w ??= await SanEtlWriter.create(out, base)
+    } finally {
+      await w?.close()
     }
-    events = list.length
-    await writeSanEtl(out, list)
   } else {
     const w = createWriteStream(out)
     for await (const batch of readTraces(inputs, ctx)) {

@@ -51,6 +51,7 @@ export {
   encodeTlEventRecord,
   encodeTlPayload,
   writeSanEtl,
+  SanEtlWriter,
   type EtlWriterOptions,
   type EventRecordDef,
   type ExtItem,

@@ -663,57 +663,103 @@ function sanValue(kind: SanFieldKind | undefined, v: unknown): unknown {
 const ENVELOPE = new Set(['ts', 'pid', 'tid', 'cpu', 'provider', 'event'])
 const START_OPCODE: Record<string, number> = {SpiCall: 1, Upcall: 1, ConditionCall: 1, SpiReturn: 2, UpcallReturn: 2, ConditionReturn: 2}
 
+/** One SAN event to write: a JSON-trace-shaped record (no `ts`) and its absolute time. */
+export interface SanWriteEvent {
+  record: Record<string, unknown>
+  tsAbsNs: bigint
+}
+
+/**
+ * Raw timestamp of the header record, in 100 ns ticks: events up to this long (one hour)
+ * before the start time stay representable, for a stream whose first event is not its earliest.
+ */
+const H0 = 36_000_000_000n
+
+/** 100 ns ticks of an absolute time, floored (negative times included). */
+const ticksOf = (ns: bigint): bigint => (ns >= 0n ? ns / 100n : (ns - 99n) / 100n)
+
+/**
+ * Streaming SAN writer: events go out as they come, in the order given (one CPU's events must
+ * come in time order), as TraceLogging events of WSD.SanSpi / WSD.SwitchShim, using the first
+ * TraceLogging type trace-format.md names for each field kind. Time resolution: 100 ns.
+ * Memory holds one open buffer per CPU and the distinct event layouts, not the events.
+ */
+export class SanEtlWriter {
+  private readonly defs = new Map<string, TlEventDef>()
+  private readonly baseTick: bigint
+
+  private constructor(
+    private readonly w: EtlWriter,
+    baseTick: bigint,
+  ) {
+    this.baseTick = baseTick
+  }
+
+  /**
+   * `startNs` is the trace's start, ns since the Unix epoch: no event may be more than an hour
+   * earlier than it.
+   */
+  static async create(path: string, startNs: bigint, opts: Omit<EtlWriterOptions, 'startTime' | 'headerTimestamp' | 'perfFreq' | 'clockType'> = {}): Promise<SanEtlWriter> {
+    // Floor to 100 ns so the start maps to a whole tick.
+    const baseTick = ticksOf(startNs)
+    const w = await EtlWriter.create(path, {...opts, startTime: baseTick + FILETIME_UNIX_EPOCH, headerTimestamp: H0, perfFreq: 10_000_000n, clockType: 1})
+    return new SanEtlWriter(w, baseTick)
+  }
+
+  async write(e: SanWriteEvent): Promise<void> {
+    const r = e.record
+    const eventName = String(r.event)
+    const providerName = r.provider === 'WSD.SwitchShim' ? 'WSD.SwitchShim' : 'WSD.SanSpi'
+    const fields: TlFieldDef[] = []
+    const values: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(r)) {
+      if (ENVELOPE.has(k) || v === undefined || v === null) continue
+      const kind = SAN_FIELD_KINDS[k]
+      fields.push(...sanFieldDef(k, kind, v))
+      values[k] = sanValue(kind, v)
+    }
+    const sig = eventName + '\0' + fields.map((f) => `${f.name}:${f.inType}:${f.arity ?? 0}:${f.outType ?? 0}`).join(',')
+    let def = this.defs.get(sig)
+    if (!def) {
+      def = {name: eventName, fields}
+      this.defs.set(sig, def)
+    }
+    const raw = H0 + ticksOf(e.tsAbsNs) - this.baseTick
+    if (raw < 0n) throw new Error(`event at ${e.tsAbsNs} ns is more than an hour before the trace start`)
+    await this.w.writeTraceLogging(Number(r.cpu ?? 0), {
+      providerName,
+      event: def,
+      values,
+      pid: Number(r.pid ?? 0),
+      tid: Number(r.tid ?? 0),
+      timestampRaw: raw,
+      opcode: START_OPCODE[eventName] ?? 0,
+      level: 5,
+    })
+  }
+
+  close(): Promise<void> {
+    return this.w.close()
+  }
+}
+
 /**
  * Writes SAN events (`{record, tsAbsNs}` as produced by san.ts, or JSON-trace objects with an
- * absolute time) as TraceLogging events of WSD.SanSpi / WSD.SwitchShim, using the first
- * TraceLogging type trace-format.md names for each field kind. Time resolution: 100 ns.
+ * absolute time) in time order, whatever order they are given in. Holds them all: for long
+ * traces stream them through {@link SanEtlWriter}.
  */
 export async function writeSanEtl(
   path: string,
-  events: Iterable<{record: Record<string, unknown>; tsAbsNs: bigint}>,
+  events: Iterable<SanWriteEvent>,
   opts: Omit<EtlWriterOptions, 'startTime' | 'headerTimestamp' | 'perfFreq' | 'clockType'> = {},
 ): Promise<void> {
   const list = [...events]
   let minNs: bigint | undefined
   for (const e of list) if (minNs === undefined || e.tsAbsNs < minNs) minNs = e.tsAbsNs
-  const base = minNs ?? (BigInt(Date.now()) * 1_000_000n)
-  // Floor to 100 ns so every event maps to a non-negative tick.
-  const baseTick = base >= 0n ? base / 100n : (base - 99n) / 100n
-  const H0 = 10_000_000n
-  const w = await EtlWriter.create(path, {...opts, startTime: baseTick + FILETIME_UNIX_EPOCH, headerTimestamp: H0, perfFreq: 10_000_000n, clockType: 1})
   const order = list.map((e, i) => ({e, i})).sort((a, b) => (a.e.tsAbsNs < b.e.tsAbsNs ? -1 : a.e.tsAbsNs > b.e.tsAbsNs ? 1 : a.i - b.i))
-  const defs = new Map<string, TlEventDef>()
+  const w = await SanEtlWriter.create(path, minNs ?? BigInt(Date.now()) * 1_000_000n, opts)
   try {
-    for (const {e} of order) {
-      const r = e.record
-      const eventName = String(r.event)
-      const providerName = r.provider === 'WSD.SwitchShim' ? 'WSD.SwitchShim' : 'WSD.SanSpi'
-      const fields: TlFieldDef[] = []
-      const values: Record<string, unknown> = {}
-      for (const [k, v] of Object.entries(r)) {
-        if (ENVELOPE.has(k) || v === undefined || v === null) continue
-        const kind = SAN_FIELD_KINDS[k]
-        fields.push(...sanFieldDef(k, kind, v))
-        values[k] = sanValue(kind, v)
-      }
-      const sig = eventName + '\0' + fields.map((f) => `${f.name}:${f.inType}:${f.arity ?? 0}:${f.outType ?? 0}`).join(',')
-      let def = defs.get(sig)
-      if (!def) {
-        def = {name: eventName, fields}
-        defs.set(sig, def)
-      }
-      const ticks = (e.tsAbsNs >= 0n ? e.tsAbsNs / 100n : (e.tsAbsNs - 99n) / 100n) - baseTick
-      await w.writeTraceLogging(Number(r.cpu ?? 0), {
-        providerName,
-        event: def,
-        values,
-        pid: Number(r.pid ?? 0),
-        tid: Number(r.tid ?? 0),
-        timestampRaw: H0 + ticks,
-        opcode: START_OPCODE[eventName] ?? 0,
-        level: 5,
-      })
-    }
+    for (const {e} of order) await w.write(e)
   } finally {
     await w.close()
   }

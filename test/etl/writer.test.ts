@@ -3,7 +3,7 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {EtlWriter, encodeTlEventRecord, openSanEtl, readAllEtl, writeSanEtl, type EtlEvent, type SanEtlEvent, type TlWriteEvent} from '../../src/etl/index.js'
+import {EtlWriter, SanEtlWriter, encodeTlEventRecord, openSanEtl, readAllEtl, writeSanEtl, type EtlEvent, type SanEtlEvent, type TlWriteEvent} from '../../src/etl/index.js'
 import {corpusDir, requireShared} from '../helpers/shared.js'
 
 const dir = requireShared('ETL corpus', corpusDir())
@@ -125,4 +125,26 @@ describe('writeSanEtl', () => {
       expect(f.san.otherProviders.get('EventTrace')).toBe(1)
     }
   })
+
+  it('streams through SanEtlWriter: events earlier than the start time (within an hour) keep their times', async () => {
+    const start = 1_700_000_000_000_000_000n
+    const rec = (seq: number): Record<string, unknown> => ({pid: 7, tid: 1, cpu: 0, provider: 'WSD.SanSpi', event: 'SpiCall', Seq: seq, Fn: 'WSPSend', Socket: '0x2a0'})
+    const times = [start, start + 100n, start - 59n * 60n * 1_000_000_000n, start + 5_000_000_000n]
+    const path = join(tmp, 'stream.etl')
+    const w = await SanEtlWriter.create(path, start, {bufferSize: 4096})
+    for (let i = 0; i < times.length; i++) await w.write({record: rec(i + 1), tsAbsNs: times[i]})
+    await expect(w.write({record: rec(9), tsAbsNs: start - 61n * 60n * 1_000_000_000n})).rejects.toThrow(/more than an hour before the trace start/)
+    await w.close()
+    const back = (await readAllEtlSan(path)).map((e) => [e.record.Seq, e.tsAbsNs])
+    // Written in the order given, each with its own time (santrace's ingestion re-sorts them).
+    expect(back).toEqual(times.map((t, i) => [i + 1, t]))
+  })
 })
+
+async function readAllEtlSan(path: string): Promise<SanEtlEvent[]> {
+  const f = await openSanEtl(path)
+  const out: SanEtlEvent[] = []
+  for await (const b of f.batches()) out.push(...b)
+  await f.close()
+  return out
+}
