@@ -65,7 +65,10 @@ export class LocalRegs {
 
   /** Live regions of the socket that contain [start, end). */
   containing(k: Sock, start: bigint, end: bigint): Region[] {
-    return this.regions(k).filter((r) => r.start <= start && end <= r.end)
+    const out: Region[] = []
+    const m = this.live.get(k)
+    if (m) for (const r of m.values()) if (r.start <= start && end <= r.end) out.push(r)
+    return out
   }
 
   /** Whether any registration history of the socket is known (the trace shows the socket's registrations). */

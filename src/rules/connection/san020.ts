@@ -83,14 +83,21 @@ export const SAN020: RuleModule = {
 
     const regText = (r: Region): string => `registration ${r.handle} ${rangeText(r.start, r.end)}`
 
-    const coverage = (step: Step, k: Sock, bufs: Buf[]): void => {
+    const coverage = (step: Step, k: Sock, bufs: readonly Buf[]): void => {
       const ev = step.ev
       const rdma = RDMA_FNS.has(ev.fn)
       ctx.checked()
       for (const b of bufs) {
         const all = regs.containing(k, b.start, b.end)
-        const valid = all.filter((r) => !r.invalidated)
-        if (valid.length === 0) {
+        // The first region not invalidated, and whether one of them has the buffer's handle.
+        let valid: Region | undefined
+        let named = false
+        for (const r of all) {
+          if (r.invalidated) continue
+          valid ??= r
+          if (r.handle === b.handle) named = true
+        }
+        if (!valid) {
           const stale = all[0]
           const partial = regs.regions(k).find((r) => r.start < b.end && b.start < r.end)
           const byHandle = b.handle ? regs.get(k, b.handle) : undefined
@@ -114,12 +121,12 @@ export const SAN020: RuleModule = {
           ctx.inconclusive(`${ev.fn} buffer without a Handle field`)
           continue
         }
-        if (valid.some((r) => r.handle === b.handle)) continue
-        const named = regs.get(k, b.handle)
+        if (named) continue
+        const byHandle = regs.get(k, b.handle)
         ctx.report({
-          message: `${opName(ev)} on ${k.s}: WSABUFEX ${b.index} ${rangeText(b.start, b.end)} names handle ${b.handle}, but the registration containing it is ${valid[0].handle}${named ? ` (${b.handle} is ${rangeText(named.start, named.end)})` : ''}`,
+          message: `${opName(ev)} on ${k.s}: WSABUFEX ${b.index} ${rangeText(b.start, b.end)} names handle ${b.handle}, but the registration containing it is ${valid.handle}${byHandle ? ` (${b.handle} is ${rangeText(byHandle.start, byHandle.end)})` : ''}`,
           sock: k,
-          evidence: [['transfer', ev], ['containing registration', valid[0].ret], ['named registration', named?.ret]],
+          evidence: [['transfer', ev], ['containing registration', valid.ret], ['named registration', byHandle?.ret]],
         })
       }
     }

@@ -4,7 +4,7 @@ import type {Op, RdmaReg, Sock, Step} from '../../model/state.js'
 import {C} from '../refs.js'
 import type {RuleModule} from '../types.js'
 import {Peers} from './peers.js'
-import {LocalRegs, MEM_READ, MEM_WRITE, memFlagsText, rdmaTarget} from './regs.js'
+import {LocalRegs, MEM_READ, MEM_WRITE, type Region, memFlagsText, rdmaTarget} from './regs.js'
 import {CLOSED_STATES, bufText, buffersOf, merge, opName, rangeText} from './util.js'
 
 /** Sources read local memory; sinks write it. */
@@ -48,15 +48,21 @@ export const SAN021: RuleModule = {
       const bufs = buffersOf(ev)
       if (!bufs) return ctx.inconclusive(`${ev.fn} without a Buffers field`)
       const source = SOURCES.has(ev.fn)
+      const rdma = RDMA_FNS.has(ev.fn)
       const bad = source ? MEM_WRITE : MEM_READ
       for (const b of bufs) {
-        let cands = regs.containing(k, b.start, b.end)
-        if (RDMA_FNS.has(ev.fn) && b.handle !== undefined) cands = cands.filter((r) => r.handle === b.handle)
-        cands = cands.filter((r) => r.flags !== undefined)
-        if (cands.length === 0) continue // no registration with known flags (coverage is SAN020)
+        // Candidates: containing registrations (with the buffer's handle for RDMA) whose flags are known.
+        const byHandle = rdma && b.handle !== undefined
+        let r: Region | undefined
+        let allowed = false
+        for (const x of regs.containing(k, b.start, b.end)) {
+          if ((byHandle && x.handle !== b.handle) || x.flags === undefined) continue
+          r ??= x
+          if (x.flags !== bad) allowed = true
+        }
+        if (!r) continue // no registration with known flags (coverage is SAN020)
         ctx.checked()
-        if (cands.some((r) => r.flags !== bad)) continue
-        const r = cands[0]
+        if (allowed) continue
         ctx.report({
           message: `${opName(ev)} on ${k.s} ${source ? 'reads' : 'writes'} ${bufText(b)} in registration ${r.handle} ${rangeText(r.start, r.end)} registered ${memFlagsText(r.flags)} only: a transfer ${source ? 'source must be readable (MEM_READ)' : 'sink must be writable (MEM_WRITE)'}`,
           fault: 'switch',

@@ -68,24 +68,40 @@ export interface Buf {
   index: number
 }
 
-/** The `Buffers` array of a transfer call; undefined when the trace does not carry it. */
-export function buffersOf(ev: Ev): Buf[] | undefined {
+/** The event whose buffers were read last, and what they were: the rules of one event share them. */
+let lastEv: Ev | undefined
+let lastRaw: unknown
+let lastBufs: readonly Buf[] | undefined
+
+/** The `Buffers` array of a transfer call; undefined when the trace does not carry it. Shared: callers must not modify it. */
+export function buffersOf(ev: Ev): readonly Buf[] | undefined {
   const bufs = ev.f.Buffers
-  if (!Array.isArray(bufs)) return undefined
-  const out: Buf[] = []
-  bufs.forEach((b, index) => {
-    if (!b || typeof b !== 'object' || Array.isArray(b)) return
-    const a = addr(b.Addr)
-    const len = num(b.Len)
-    if (a !== undefined && len !== undefined) out.push({start: a, end: a + BigInt(len), len, handle: str(b.Handle), index})
-  })
+  if (ev === lastEv && bufs === lastRaw) return lastBufs
+  let out: Buf[] | undefined
+  if (Array.isArray(bufs)) {
+    out = []
+    for (let index = 0; index < bufs.length; index++) {
+      const b = bufs[index]
+      if (!b || typeof b !== 'object' || Array.isArray(b)) continue
+      const a = addr(b.Addr)
+      const len = num(b.Len)
+      if (a !== undefined && len !== undefined) out.push({start: a, end: a + BigInt(len), len, handle: str(b.Handle), index})
+    }
+  }
+  lastEv = ev
+  lastRaw = bufs
+  lastBufs = out
   return out
 }
 
 /** Σ of the buffer lengths of a transfer (from `Buffers`, else `TotalLen`). */
 export function totalLen(ev: Ev): number | undefined {
   const bufs = buffersOf(ev)
-  if (bufs && bufs.length) return bufs.reduce((a, b) => a + b.len, 0)
+  if (bufs && bufs.length) {
+    let sum = 0
+    for (const b of bufs) sum += b.len
+    return sum
+  }
   return num(ev.f.TotalLen)
 }
 

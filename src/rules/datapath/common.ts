@@ -78,8 +78,24 @@ export interface GorResult {
   bytes?: number
 }
 
-/** Reads a `ret:WSPGetOverlappedResult` step. The OVERLAPPED comes from the call (returns usually do not repeat it). */
+/** The step read last by gorResult, and its reading: the rules of one event share it. */
+let lastStep: Step | undefined
+let lastRet: Ev | undefined
+let lastGor: GorResult | undefined
+
+/**
+ * Reads a `ret:WSPGetOverlappedResult` step. The OVERLAPPED comes from the call (returns usually
+ * do not repeat it). Shared by the rules that see the same step: callers must not modify it.
+ */
 export function gorResult(step: Step): GorResult | undefined {
+  if (step === lastStep && step.ev === lastRet) return lastGor
+  lastGor = readGor(step)
+  lastStep = step
+  lastRet = step.ev
+  return lastGor
+}
+
+function readGor(step: Step): GorResult | undefined {
   const ret = step.ev
   const call = step.call?.ev
   const ov = str(call?.f.Overlapped) ?? str(ret.f.Overlapped)
