@@ -20,6 +20,8 @@ interface Limit {
   /** The WSPGetSockOpt return it came from; absent for configured values. */
   ev?: Ev
   source: string
+  /** The same limit applied to another socket of the process (made once). */
+  samePid?: Limit
 }
 
 type Limits = Partial<Record<Kind, Limit>>
@@ -52,14 +54,19 @@ export const SAN023: RuleModule = {
     const byPid = new Map<number, Limits>()
     /** Threshold deviations already reported per socket. */
     const told = new WeakMap<Sock, Set<string>>()
+    /** Limits from the configuration, per kind (made once). */
+    const configured = new Map<Kind, Limit | undefined>()
 
     const limit = (k: Sock, kind: Kind): Limit | undefined => {
       const own = bySock.get(k)?.[kind]
       if (own) return own
       const pid = byPid.get(k.pid)?.[kind]
-      if (pid) return {...pid, source: `${pid.source} (same process)`}
+      if (pid) return (pid.samePid ??= {value: pid.value, ev: pid.ev, source: `${pid.source} (same process)`})
+      if (configured.has(kind)) return configured.get(kind)
       const cfg = kind === 'msg' ? ctx.options.provider.maxMsgSize : kind === 'rdma' ? ctx.options.provider.maxRdmaSize : undefined
-      return cfg !== undefined ? {value: cfg, source: `the configured provider ${kind === 'msg' ? 'maxMsgSize' : 'maxRdmaSize'}`} : undefined
+      const lim = cfg !== undefined ? {value: cfg, source: `the configured provider ${kind === 'msg' ? 'maxMsgSize' : 'maxRdmaSize'}`} : undefined
+      configured.set(kind, lim)
+      return lim
     }
 
     const threshold = (step: Step, k: Sock, len: number): void => {

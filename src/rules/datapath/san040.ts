@@ -1,7 +1,7 @@
 import {errorName} from '../../model/constants.js'
 import {type Ev, num, str} from '../../model/event.js'
 import {succeeded} from '../../model/result.js'
-import type {Completion, Op, Sock, Step} from '../../model/state.js'
+import type {Op, Sock, Step} from '../../model/state.js'
 import {formatDuration as fd} from '../../util/duration.js'
 import {C} from '../refs.js'
 import type {RuleListener, RuleModule} from '../types.js'
@@ -210,13 +210,14 @@ export const SAN040: RuleModule = {
       })
     }
 
-    const signal = (op: Op | undefined, cpl: Completion, what: string): void => {
+    /** A completion signal (event, status, bytes) of an operation. */
+    const signal = (op: Op | undefined, ev: Ev, status: number | undefined, bytes: number | undefined, what: string): void => {
       const c = op?.sock && conns.get(op.sock)
       if (!op || !c) return
-      if (cpl.status !== undefined && CONNECTION_ERRORS.has(cpl.status)) failure(c, cpl.ev, `${opName(op)} ${what} ${errorName(cpl.status)}`)
-      if (tr.first(op)?.ev === cpl.ev && cpl.status === 0 && (cpl.bytes ?? 0) > 0 && isTransfer(op) && op !== c.firstSend && op !== c.firstRecv) c.dataFlowed = true
-      if (op === c.firstSend) deliver(c, cpl.ev.ts)
-      if (op === c.firstRecv && c.peer) deliver(c.peer, cpl.ev.ts)
+      if (status !== undefined && CONNECTION_ERRORS.has(status)) failure(c, ev, `${opName(op)} ${what} ${errorName(status)}`)
+      if (tr.first(op)?.ev === ev && status === 0 && (bytes ?? 0) > 0 && isTransfer(op) && op !== c.firstSend && op !== c.firstRecv) c.dataFlowed = true
+      if (op === c.firstSend) deliver(c, ev.ts)
+      if (op === c.firstRecv && c.peer) deliver(c.peer, ev.ts)
     }
 
     const order = (step: Step): void => {
@@ -297,18 +298,18 @@ export const SAN040: RuleModule = {
         const err = num(ev.f.Errno)
         if (op && op.ret === ev) {
           const cls = retClass(op)
-          if (cls === 'immediate') signal(op, {ev, status: 0, bytes: num(ev.f.BytesOut)}, 'completed inline with')
-          else if (cls === 'failed') signal(op, {ev, status: err, bytes: undefined}, 'failed with')
+          if (cls === 'immediate') signal(op, ev, 0, num(ev.f.BytesOut), 'completed inline with')
+          else if (cls === 'failed') signal(op, ev, err, undefined, 'failed with')
         } else if (succeeded(ev) === false && err !== undefined && CONNECTION_ERRORS.has(err)) failure(c, ev, `${ev.fn} failed with ${errorName(err)}`)
         if (ev.fn === 'WSPRecv' && step.call?.ev === c.firstRecvCall) c.firstRecvRet ??= ev
       },
-      'up:WPUCompleteOverlappedRequest': (step) => signal(step.op, {ev: step.ev, status: num(step.ev.f.DwError), bytes: num(step.ev.f.CbTransferred)}, 'completed with'),
-      'prov:OpDone': (step) => signal(step.op, {ev: step.ev, status: num(step.ev.f.Error), bytes: num(step.ev.f.Bytes)}, 'completed with'),
+      'up:WPUCompleteOverlappedRequest': (step) => signal(step.op, step.ev, num(step.ev.f.DwError), num(step.ev.f.CbTransferred), 'completed with'),
+      'prov:OpDone': (step) => signal(step.op, step.ev, num(step.ev.f.Error), num(step.ev.f.Bytes), 'completed with'),
       'ret:WSPGetOverlappedResult': (step) => {
         const g = gorResult(step)
         if (!g?.op || !g.final) return
         const cpl = {ev: step.ev, status: g.status, bytes: g.bytes}
-        if (tr.onGor(g.op, cpl)) signal(g.op, cpl, 'completed with')
+        if (tr.onGor(g.op, cpl)) signal(g.op, cpl.ev, cpl.status, cpl.bytes, 'completed with')
       },
       'prov:ConnState': (step) => {
         const k = step.sock
