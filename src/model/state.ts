@@ -230,6 +230,24 @@ export function addr(v: Value | undefined): bigint | undefined {
   return h ? BigInt(h) : undefined
 }
 
+/** Bit 0 of a handle value: the last digit of a canonical `0x…` handle, without making a bigint. */
+export function lowBit(h: string): boolean {
+  const n = h.length
+  if (n > 2 && h.charCodeAt(0) === 48 && h.charCodeAt(1) === 120) {
+    let i = 2
+    for (; i < n; i++) {
+      const c = h.charCodeAt(i)
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) break
+    }
+    if (i === n) {
+      const c = h.charCodeAt(n - 1)
+      // '0'–'9' are 48–57 (value parity = code parity); 'a'–'f' / 'A'–'F' are 10–15 at odd/even codes 97/65 onwards.
+      return ((c <= 57 ? c : c + 1) & 1) === 1
+    }
+  }
+  return (BigInt(h) & 1n) === 1n
+}
+
 const DONE_STATES = new Set<OpState>(['DONE', 'DONE_IMMEDIATE', 'FAILED_SYNC'])
 
 export interface ModelOptions {
@@ -410,7 +428,7 @@ export class Model {
       fn: ev.fn,
       call: ev,
       sock: k,
-      pollMode: h === undefined ? undefined : (BigInt(h) & 1n) === 1n,
+      pollMode: h === undefined ? undefined : lowBit(h),
       state: 'ISSUED',
       buffers: undefined,
       upcall: undefined,
