@@ -54,6 +54,15 @@ export interface Sock {
   abort?: {ev: Ev; reason: string}
 }
 
+ /** A buffer of a transfer call as traced: [start, end), its length, the WSABUFEX handle for RDMA, and its position in `Buffers`. */
+export interface OpBuffer {
+  start: bigint
+  end: bigint
+  len: number
+  handle?: string
+  index: number
+}
+
 export type OpState = 'ISSUED' | 'PENDING' | 'DONE_IMMEDIATE' | 'FAILED_SYNC' | 'DONE'
 
 export interface Completion {
@@ -73,7 +82,7 @@ export interface Op {
   pollMode?: boolean
   state: OpState
   /** Local buffers: [start, end) as bigint addresses, with the registration handle for RDMA. */
-  buffers?: Array<{start: bigint; end: bigint; handle?: string}>
+  buffers?: OpBuffer[]
   /** First completion signal of each kind. */
   upcall?: Completion
   upcalls: number
@@ -443,11 +452,12 @@ export class Model {
     const bufs = ev.f.Buffers
     if (Array.isArray(bufs)) {
       op.buffers = []
-      for (const b of bufs) {
+      for (let index = 0; index < bufs.length; index++) {
+        const b = bufs[index]
         if (!b || typeof b !== 'object' || Array.isArray(b)) continue
         const a = addr(b.Addr)
         const len = num(b.Len)
-        if (a !== undefined && len !== undefined) op.buffers.push({start: a, end: a + BigInt(len), handle: str(b.Handle)})
+        if (a !== undefined && len !== undefined) op.buffers.push({start: a, end: a + BigInt(len), len, handle: str(b.Handle), index})
       }
     }
     call.op = op

@@ -156,7 +156,7 @@ export const SAN020: RuleModule = {
       const reg = t.reg
       const size = reg.end - reg.start
       const off = num(ev.f.TargetOffset) ?? 0
-      const len = totalLen(ev)
+      const len = totalLen(ev, step.call?.op)
       if (len !== undefined && BigInt(off) + BigInt(len) > size) {
         ctx.report({
           message: `${opName(ev)} on ${k.s}: target offset ${off} + ${len} bytes exceeds the peer region of ${size} bytes (descriptor ${desc}, ${rangeText(reg.start, reg.end)} in pid ${reg.ret.pid})`,
@@ -182,7 +182,7 @@ export const SAN020: RuleModule = {
       const before = step.call?.before ?? step.before
       if (!k || !before || CLOSED_STATES.has(before)) return
       if (RDMA_FNS.has(step.ev.fn)) target(step, k)
-      const bufs = buffersOf(step.ev)
+      const bufs = buffersOf(step.ev, step.call?.op)
       if (!bufs) return ctx.inconclusive(`${step.ev.fn} without a Buffers field (buffer arrays are level-5 events)`)
       if (!k.created) return ctx.inconclusive('transfer on a socket created before the trace began (its registrations may predate the trace)')
       if (!ctx.model.seen.has('ret:WSPRegisterMemory')) return ctx.inconclusive('the trace has no WSPRegisterMemory returns (memory registrations not traced)')

@@ -45,7 +45,7 @@ export const SAN021: RuleModule = {
 
     const local = (step: Step, k: Sock): void => {
       const ev = step.ev
-      const bufs = buffersOf(ev)
+      const bufs = buffersOf(ev, step.call?.op)
       if (!bufs) return ctx.inconclusive(`${ev.fn} without a Buffers field`)
       const source = SOURCES.has(ev.fn)
       const rdma = RDMA_FNS.has(ev.fn)

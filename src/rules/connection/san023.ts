@@ -92,7 +92,7 @@ export const SAN023: RuleModule = {
       const before = step.call?.before ?? step.before
       if (!k || !before || CLOSED_STATES.has(before)) return
       const kind: Kind = RDMA_FNS.has(step.ev.fn) ? 'rdma' : 'msg'
-      const len = totalLen(step.ev)
+      const len = totalLen(step.ev, step.call?.op)
       if (len === undefined) return ctx.inconclusive(`${step.ev.fn} without Buffers or TotalLen`)
       threshold(step, k, len)
       const lim = limit(k, kind)

@@ -1,7 +1,7 @@
 /** Helpers shared by the connection and memory-registration rules (SAN014–SAN023). */
 import {FD_ACCEPT, FD_CONNECT, FD_CONNECT_BIT} from '../../model/constants.js'
 import {type Ev, type Value, num, str} from '../../model/event.js'
-import {addr} from '../../model/state.js'
+import {type Op, type OpBuffer, addr} from '../../model/state.js'
 export {merge, overlaps} from '../listeners.js'
 
 
@@ -60,21 +60,19 @@ export const reportsFdAccept = (ret: Ev): boolean => ((num(ret.f.NetworkEventsOu
 export const ms = (ns: number): string => `+${(ns / 1e9).toFixed(6)} s`
 
 /** A transfer buffer as traced: [start, end), with the WSABUFEX handle for RDMA. */
-export interface Buf {
-  start: bigint
-  end: bigint
-  len: number
-  handle?: string
-  index: number
-}
+export type Buf = OpBuffer
 
 /** The event whose buffers were read last, and what they were: the rules of one event share them. */
 let lastEv: Ev | undefined
 let lastRaw: unknown
 let lastBufs: readonly Buf[] | undefined
 
-/** The `Buffers` array of a transfer call; undefined when the trace does not carry it. Shared: callers must not modify it. */
-export function buffersOf(ev: Ev): readonly Buf[] | undefined {
+/**
+ * The `Buffers` array of a transfer call; undefined when the trace does not carry it. With the
+ * operation the call issued, the model's reading of them. Shared: callers must not modify it.
+ */
+export function buffersOf(ev: Ev, op?: Op): readonly Buf[] | undefined {
+  if (op?.call === ev && op.buffers) return op.buffers
   const bufs = ev.f.Buffers
   if (ev === lastEv && bufs === lastRaw) return lastBufs
   let out: Buf[] | undefined
@@ -95,8 +93,8 @@ export function buffersOf(ev: Ev): readonly Buf[] | undefined {
 }
 
 /** Σ of the buffer lengths of a transfer (from `Buffers`, else `TotalLen`). */
-export function totalLen(ev: Ev): number | undefined {
-  const bufs = buffersOf(ev)
+export function totalLen(ev: Ev, op?: Op): number | undefined {
+  const bufs = buffersOf(ev, op)
   if (bufs && bufs.length) {
     let sum = 0
     for (const b of bufs) sum += b.len
