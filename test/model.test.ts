@@ -121,6 +121,9 @@ describe('RDMA indexes', () => {
     expect(targets(m, '0xd1')).toEqual(['1:0x7000', '2:0x8000'])
     m.apply(ev('up', 'WPUCompleteOverlappedRequest', {Seq: 14, Up: 'WPUCompleteOverlappedRequest', SwitchSocket: '0x900', Overlapped: '0x7000', DwError: 0, CbTransferred: 10}))
     expect(targets(m, '0xd1')).toEqual(['2:0x8000'])
+    const upret = ev('upret', 'WPUCompleteOverlappedRequest', {Seq: 14, Up: 'WPUCompleteOverlappedRequest', Rc: 0})
+    m.apply(upret)
+    expect(m.procs.get(1)!.ops.get('0x7000')!.upcallRet).toBe(upret)
     // The OVERLAPPED of a still-pending operation is reused for a transfer that is not RDMA: the old one is no longer findable.
     m.apply(ev('call', 'WSPSend', {Seq: 15, Fn: 'WSPSend', Socket: '0x40', Overlapped: '0x8000'}, {pid: 2}))
     expect(m.rdmaTargets.has('0xd1')).toBe(false)

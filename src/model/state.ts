@@ -90,6 +90,8 @@ export interface Op {
   opDone?: Completion
   /** First completion signal of any kind (§3.2). */
   done?: Completion
+  /** Return of the first completion upcall, when it returned while the operation was still mapped by its OVERLAPPED. */
+  upcallRet?: Ev
   /** Absolute slot in the process's finished-operations queue. */
   slot?: number
   /** For RDMA operations: the TargetDescriptor (the key of Model.rdmaTargets while outstanding). */
@@ -445,6 +447,7 @@ export class Model {
       gor: undefined,
       opDone: undefined,
       done: undefined,
+      upcallRet: undefined,
       slot: undefined,
       ret: undefined,
       target: undefined,
@@ -797,6 +800,11 @@ export class Model {
     if (!rec) this.unpairedReturns++
     else rec.ret = ev
     step.up = rec
+    if (ev.fn === 'WPUCompleteOverlappedRequest' && rec) {
+      const ov = str(rec.ev.f.Overlapped)
+      const op = ov !== undefined ? p.ops.get(ov) : undefined
+      if (op && op.upcall?.ev === rec.ev) op.upcallRet = ev
+    }
     if (ev.fn === 'WPUCreateSocketHandle') {
       const h = str(ev.f.NewSwitchSocket) ?? (num(ev.f.Rc) !== undefined && num(ev.f.Rc) !== -1 ? toHandle(num(ev.f.Rc)) : undefined)
       const within = rec?.within

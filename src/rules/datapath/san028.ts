@@ -37,8 +37,6 @@ export const SAN028: RuleModule = {
   create(ctx) {
     const tr = new Completions()
     const opDonePids = new Set<number>()
-    /** Return of the operation's first completion upcall. */
-    const upReturned = new WeakMap<Op, Ev>()
     const once = {early: new WeakSet<Op>(), incomplete: new WeakSet<Op>(), mismatch: new WeakSet<Op>(), over: new WeakSet<Op>(), zero: new WeakSet<Op>()}
     /** Sockets inside a WSPDuplicateSocket call. */
     const duplicating = new Map<Sock, Ev>()
@@ -123,12 +121,6 @@ export const SAN028: RuleModule = {
         const g = tr.gor(op)
         if (g && op.upcall?.ev === step.ev) compare(op, g, c, 'WPUCompleteOverlappedRequest')
       },
-      'upret:WPUCompleteOverlappedRequest': (step) => {
-        const up = step.up?.ev
-        const ov = str(up?.f.Overlapped)
-        const op = ov !== undefined ? step.proc.ops.get(ov) : undefined
-        if (op && up && op.upcall?.ev === up) upReturned.set(op, step.ev)
-      },
       'prov:OpDone': (step) => {
         opDonePids.add(step.ev.pid)
         const op = step.op
@@ -143,7 +135,7 @@ export const SAN028: RuleModule = {
         const op = g?.op
         if (!g || !op) return
         if (g.incomplete) {
-          const r = upReturned.get(op)
+          const r = op.upcallRet
           if (r && g.call && r.ts < g.call.ts && !once.incomplete.has(op)) {
             once.incomplete.add(op)
             ctx.report({
