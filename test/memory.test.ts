@@ -67,7 +67,7 @@ function modelSizes(m: Model): Omit<Look, 'events' | 'timers' | 'socksAlive'> {
     doneOps += kept
     live += p.callsBySeq.size + p.callStacks.size + p.upsBySeq.size + p.upStacks.size + p.appReqs.size + p.rdmaRegs.size + p.orphanHandles.size
     live += p.ops.size - kept
-    live += p.rdmaByDesc.size + p.rdmaBySock.size
+    live += p.rdmaByDesc.size + p.rdmaBySock.size + p.outstanding.size
     gens += p.gens.size
   }
   expect(m.dupTokens.size).toBeLessThanOrEqual(DUP_TOKENS_KEPT)

@@ -110,7 +110,7 @@ describe('RDMA indexes', () => {
     expect(p.rdmaRegs.size).toBe(1)
   })
 
-  it('keep outstanding RDMA operations by target descriptor until they finish or their OVERLAPPED is reused', () => {
+  it('keep outstanding operations (and RDMA ones by target descriptor) until they finish or their OVERLAPPED is reused', () => {
     const m = new Model()
     socket(m, 1, '0x20', '0x900', 1)
     socket(m, 2, '0x40', '0x980', 1)
@@ -119,13 +119,16 @@ describe('RDMA indexes', () => {
     rdma(m, 1, '0x20', 12, '0x7040', '0xd1', 0) // done at once: never outstanding
     rdma(m, 1, '0x20', 13, '0x7080', '0xd1', 10055) // failed synchronously
     expect(targets(m, '0xd1')).toEqual(['1:0x7000', '2:0x8000'])
+    expect([...m.procs.get(1)!.outstanding].map((o) => o.ov)).toEqual(['0x7000'])
     m.apply(ev('up', 'WPUCompleteOverlappedRequest', {Seq: 14, Up: 'WPUCompleteOverlappedRequest', SwitchSocket: '0x900', Overlapped: '0x7000', DwError: 0, CbTransferred: 10}))
     expect(targets(m, '0xd1')).toEqual(['2:0x8000'])
     const upret = ev('upret', 'WPUCompleteOverlappedRequest', {Seq: 14, Up: 'WPUCompleteOverlappedRequest', Rc: 0})
     m.apply(upret)
     expect(m.procs.get(1)!.ops.get('0x7000')!.upcallRet).toBe(upret)
+    expect(m.procs.get(1)!.outstanding.size).toBe(0)
     // The OVERLAPPED of a still-pending operation is reused for a transfer that is not RDMA: the old one is no longer findable.
     m.apply(ev('call', 'WSPSend', {Seq: 15, Fn: 'WSPSend', Socket: '0x40', Overlapped: '0x8000'}, {pid: 2}))
     expect(m.rdmaTargets.has('0xd1')).toBe(false)
+    expect([...m.procs.get(2)!.outstanding].map((o) => o.fn)).toEqual(['WSPSend'])
   })
 })

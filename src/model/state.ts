@@ -156,6 +156,8 @@ export interface Proc {
   upStacks: Map<number, UpcallRec[]>
   ops: Map<string, Op>
   appReqs: Map<number, AppReq>
+  /** Operations in ISSUED or PENDING state still mapped by their OVERLAPPED in `ops`, in issue order. */
+  outstanding: Set<Op>
   rdmaRegs: Set<RdmaReg>
   /** rdmaRegs by descriptor, each set in rdmaRegs order (registrations without a descriptor are not indexed). */
   rdmaByDesc: Map<string, Set<RdmaReg>>
@@ -304,6 +306,7 @@ export class Model {
         upStacks: new Map(),
         ops: new Map(),
         appReqs: new Map(),
+        outstanding: new Set(),
         rdmaRegs: new Set(),
         rdmaByDesc: new Map(),
         rdmaBySock: new Map(),
@@ -467,9 +470,10 @@ export class Model {
     // A reused OVERLAPPED replaces the finished operation it held: that one is forgotten.
     const old = p.ops.get(ov)
     if (old?.slot !== undefined && old.slot >= p.doneBase) p.doneOps[old.slot - p.doneBase] = undefined
-    if (old?.target !== undefined) this.untarget(old)
+    if (old) this.unmapOutstanding(p, old)
     p.ops.set(ov, op)
     k.pending.add(op)
+    p.outstanding.add(op)
     if (RDMA_FNS.has(op.fn)) {
       const d = str(ev.f.TargetDescriptor)
       if (d !== undefined) {
@@ -481,9 +485,11 @@ export class Model {
     }
   }
 
-  /** Drops an operation from the outstanding-RDMA index. */
-  private untarget(op: Op): void {
-    const d = op.target!
+  /** An operation finished, or its OVERLAPPED now maps another one: it leaves the outstanding indexes. */
+  private unmapOutstanding(p: Proc, op: Op): void {
+    p.outstanding.delete(op)
+    const d = op.target
+    if (d === undefined) return
     const set = this.rdmaTargets.get(d)
     if (set?.delete(op) && set.size === 0) this.rdmaTargets.delete(d)
   }
@@ -608,13 +614,13 @@ export class Model {
           op.state = 'DONE_IMMEDIATE'
           op.done ??= {ev, status: 0, bytes: num(ev.f.BytesOut)}
           op.sock?.pending.delete(op)
-          if (op.target !== undefined) this.untarget(op)
+          this.unmapOutstanding(p, op)
           this.retire(p, op)
         } else if (err === E.WSA_IO_PENDING) op.state = 'PENDING'
         else {
           op.state = 'FAILED_SYNC'
           op.sock?.pending.delete(op)
-          if (op.target !== undefined) this.untarget(op)
+          this.unmapOutstanding(p, op)
           this.retire(p, op)
         }
       }
@@ -826,7 +832,7 @@ export class Model {
       op.state = 'DONE'
       op.done = c
       op.sock?.pending.delete(op)
-      if (op.target !== undefined) this.untarget(op)
+      this.unmapOutstanding(p, op)
       this.retire(p, op)
     }
   }
@@ -943,7 +949,7 @@ export class Model {
   private retire_(p: Proc): void {
     this.retiring.delete(p)
     if (p.startups > 0 || p.callsBySeq.size || p.callStacks.size || p.upStacks.size || p.appReqs.size) return
-    for (const op of p.ops.values()) if (isOutstanding(op)) return
+    if (p.outstanding.size) return
     for (const k of p.sockets.values()) if (k.state !== 'CLOSED' && k.state !== 'RELEASED' && k.state !== 'UNKNOWN') return
     this.procs.delete(p.pid)
     this.retiredSockets += [...p.gens.values()].reduce((a, g) => a + g, 0)

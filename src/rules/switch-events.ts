@@ -23,10 +23,16 @@ export function outstandingOps(p: Proc, r: AppReq, onlyRdma: boolean): Op[] {
   }
   const ranges = requestRanges(r)
   if (ranges.length) {
-    for (const op of p.ops.values()) {
-      if (!isOutstanding(op) || (onlyRdma && !RDMA_FNS.has(op.fn)) || !op.buffers) continue
-      if (op.buffers.some((b) => ranges.some((x) => overlaps(b, x)))) out.add(op)
+    const uses = (op: Op): boolean => !(onlyRdma && !RDMA_FNS.has(op.fn)) && !!op.buffers && op.buffers.some((b) => ranges.some((x) => overlaps(b, x)))
+    // The model's outstanding operations find the users; with several, the operation map gives their order.
+    let more: Op | undefined
+    let n = 0
+    for (const op of p.outstanding) {
+      if (out.has(op) || !uses(op)) continue
+      if (n++ === 0) more = op
     }
+    if (n === 1) out.add(more!)
+    else if (n > 1) for (const op of p.ops.values()) if (isOutstanding(op) && uses(op)) out.add(op)
   }
   return [...out]
 }
@@ -34,5 +40,7 @@ export function outstandingOps(p: Proc, r: AppReq, onlyRdma: boolean): Op[] {
 /** Live RDMA registrations (exposed to the peer) that overlap the request's buffers. */
 export function liveRdmaRegs(p: Proc, r: AppReq): RdmaReg[] {
   const ranges = requestRanges(r)
-  return [...p.rdmaRegs].filter((g) => ranges.some((x) => overlaps(g, x)))
+  const out: RdmaReg[] = []
+  if (ranges.length) for (const g of p.rdmaRegs) if (ranges.some((x) => overlaps(g, x))) out.push(g)
+  return out
 }
