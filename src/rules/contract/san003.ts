@@ -59,7 +59,19 @@ export const SAN003: RuleModule = {
     /** WSPCleanup calls made with no startup in effect, awaiting their return. */
     const orphanCleanups = new Set<Ev>()
 
-    const keyOf = (ev: Ev): string => `${ev.pid}|${(str(ev.f.ProviderId) ?? '').toLowerCase()}`
+    /** Process keys by pid and ProviderId as traced (absent: ''), so that a key is not rebuilt per event; a cache of recent pids. */
+    const keys = new Map<number, Map<string, string>>()
+    const keyOf = (ev: Ev): string => {
+      const raw = str(ev.f.ProviderId) ?? ''
+      let m = keys.get(ev.pid)
+      if (!m) {
+        if (keys.size >= 256) keys.clear()
+        keys.set(ev.pid, (m = new Map()))
+      }
+      let k = m.get(raw)
+      if (k === undefined) m.set(raw, (k = `${ev.pid}|${raw.toLowerCase()}`))
+      return k
+    }
 
     const flushGap = (p: PState): void => {
       const g = p.gap
