@@ -261,6 +261,9 @@ export function lowBit(h: string): boolean {
   return (BigInt(h) & 1n) === 1n
 }
 
+/** The handles of a call that created none (shared, never modified: the first handle replaces it). */
+const NO_HANDLES: string[] = Object.freeze([]) as unknown as string[]
+
 const DONE_STATES = new Set<OpState>(['DONE', 'DONE_IMMEDIATE', 'FAILED_SYNC'])
 
 export interface ModelOptions {
@@ -386,7 +389,7 @@ export class Model {
   }
 
   private onCall(p: Proc, ev: Ev, step: Step): void {
-    const call: Call = {ev, fn: ev.fn, sock: undefined, before: undefined, op: undefined, handles: [], accepted: undefined, ret: undefined}
+    const call: Call = {ev, fn: ev.fn, sock: undefined, before: undefined, op: undefined, handles: NO_HANDLES, accepted: undefined, ret: undefined}
     step.call = call
     if (ev.seq !== undefined) p.callsBySeq.set(ev.seq, call)
     if (ev.tid !== undefined) {
@@ -814,7 +817,10 @@ export class Model {
     if (ev.fn === 'WPUCreateSocketHandle') {
       const h = str(ev.f.NewSwitchSocket) ?? (num(ev.f.Rc) !== undefined && num(ev.f.Rc) !== -1 ? toHandle(num(ev.f.Rc)) : undefined)
       const within = rec?.within
-      if (h && within && (within.fn === 'WSPSocket' || within.fn === 'WSPAccept') && within.ret === undefined) within.handles.push(h)
+      if (h && within && (within.fn === 'WSPSocket' || within.fn === 'WSPAccept') && within.ret === undefined) {
+        if (within.handles === NO_HANDLES) within.handles = [h]
+        else within.handles.push(h)
+      }
     }
   }
 
