@@ -24,6 +24,9 @@ interface Conn {
   start?: Ev
   local?: string
   remote?: string
+  /** `local` and `remote` split into host and port (once, for pairing). */
+  localAddr?: {host: string; port: number}
+  remoteAddr?: {host: string; port: number}
   peer?: Conn
   firstRecv?: Op
   firstRecvCall?: Ev
@@ -85,26 +88,27 @@ export const SAN040: RuleModule = {
 
     const track = (k: Sock, kind: Conn['kind'], at: Ev, local?: string, remote?: string, start?: Ev): void => {
       if (conns.has(k)) return
-      const c: Conn = {sock: k, kind, at, start, local, remote, sawRecv: false, orderReported: false, dataFlowed: false, judged: false, sent: {judged: false, timer: false}}
+      const c: Conn = {sock: k, kind, at, start, local, remote, localAddr: splitAddr(local), remoteAddr: splitAddr(remote), sawRecv: false, orderReported: false, dataFlowed: false, judged: false, sent: {judged: false, timer: false}}
       conns.set(k, c)
       pair(c)
     }
 
     /** Matches a connecting side with an accepting side: same destination, and same source port or overlapping timing. */
     const matches = (cn: Conn, ac: Conn): boolean => {
-      const dest = splitAddr(cn.remote)
-      const callee = splitAddr(ac.local)
+      const dest = cn.remoteAddr
+      const callee = ac.localAddr
       if (!dest || !callee || dest.port !== callee.port) return false
       if (!isWildcardHost(callee.host) && callee.host !== dest.host) return false
-      const src = splitAddr(cn.local)
-      const caller = splitAddr(ac.remote)
+      const src = cn.localAddr
+      const caller = ac.remoteAddr
       if (src && caller && src.port !== 0) return src.port === caller.port && (isWildcardHost(src.host) || src.host === caller.host)
       const from = cn.start?.ts ?? cn.at.ts
       return ac.at.ts >= from && ac.at.ts <= cn.at.ts + win
     }
 
     const pair = (c: Conn): void => {
-      const cands = [...unpaired].filter((o) => o.kind !== c.kind && (c.kind === 'connected' ? matches(c, o) : matches(o, c)))
+      const cands: Conn[] = []
+      for (const o of unpaired) if (o.kind !== c.kind && (c.kind === 'connected' ? matches(c, o) : matches(o, c))) cands.push(o)
       if (cands.length !== 1) {
         if (cands.length > 1) ctx.inconclusive('several candidate peers for a connection: two-sided negotiation check skipped')
         unpaired.add(c)
