@@ -4,7 +4,7 @@
  */
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {Ajv2020} from 'ajv/dist/2020.js'
+import {newAjv2020, type Ajv2020} from './util/ajv.js'
 import type {FailOn} from './analyze.js'
 import {RULES} from './rules/index.js'
 import type {ProviderCapabilities, Severity} from './rules/types.js'
@@ -63,7 +63,7 @@ export function loadConfig(explicit?: string, cwd = process.cwd()): Config {
 
 export function parseConfig(raw: unknown, path: string): Config {
   if (!validator) {
-    const ajv = new Ajv2020({allErrors: false, strict: false})
+    const ajv = newAjv2020({allErrors: false, strict: false})
     validator = ajv.compile(JSON.parse(readFileSync(schemaPath('config.schema.json'), 'utf8')))
   }
   if (!validator(raw)) {

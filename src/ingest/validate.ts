@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {fileURLToPath} from 'node:url'
-import {Ajv2020} from 'ajv/dist/2020.js'
+import {newAjv2020} from '../util/ajv.js'
 import type {ErrorObject, ValidateFunction} from 'ajv'
 import {schemaPath} from '../util/paths.js'
 import {EVENT_KINDS} from '../model/event.js'
@@ -71,7 +71,7 @@ export function loadPrecompiled(hash: string, dir: URL = new URL('.', import.met
 /** Compiles one validator per event kind (about 0.8 s, most of it ajv warming up). */
 export function compileValidators(schemaText: string): Validators {
   const schema = JSON.parse(schemaText)
-  const ajv = new Ajv2020(EVENT_AJV_OPTIONS)
+  const ajv = newAjv2020(EVENT_AJV_OPTIONS)
   ajv.addSchema(schema)
   const out: Validators = new Map()
   for (const name of Object.keys(EVENT_KINDS)) {
