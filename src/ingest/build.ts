@@ -156,24 +156,7 @@ export class EventBuilder {
    * sanfast.ts): valid by construction, so it is what fromRecord + make would have produced.
    */
   fromFast(event: string, provider: string, pid: number, tid: number, cpu: number, f: Record<string, Value>, ts: number, src: Src): Ev {
-    const k = EVENT_KINDS[event]
-    const fn = k.name ?? (typeof f.Fn === 'string' ? f.Fn : typeof f.Up === 'string' ? f.Up : event)
-    this.events++
-    return {
-      i: this.ordinal++,
-      ts,
-      pid,
-      tid: tid === 0 ? undefined : tid,
-      cpu,
-      provider,
-      event,
-      kind: k.kind,
-      fn,
-      key: keyOf(k.kind, fn),
-      seq: typeof f.Seq === 'number' ? f.Seq : undefined,
-      f,
-      src,
-    }
+    return this.ev(event, provider, pid, tid === 0 ? undefined : tid, cpu, f, ts, src)
   }
 
   private make(r: Record<string, unknown>, ts: number, src: Src): Ev | undefined {
@@ -184,17 +167,24 @@ export class EventBuilder {
       this.diag.skip({file: src.file, line: src.line, offset: src.offset, pointer: '/ProviderId', reason: 'not a SAN provider', message: `ProviderId ${pidv} is not among the configured sanProviders`})
       return undefined
     }
-    const k = EVENT_KINDS[event]
     const f = normalizeFields(r)
+    const kind = EVENT_KINDS[event].kind
+    const provider = (r.provider as string | undefined) ?? (kind === 'app' || kind === 'sw' || kind === 'tcp' ? 'WSD.SwitchShim' : 'WSD.SanSpi')
+    return this.ev(event, provider, r.pid as number, r.tid as number | undefined, r.cpu as number | undefined, f, ts, src)
+  }
+
+  /** The normalized event: built in this one place, so every event has the same object shape. */
+  private ev(event: string, provider: string, pid: number, tid: number | undefined, cpu: number | undefined, f: Record<string, Value>, ts: number, src: Src): Ev {
+    const k = EVENT_KINDS[event]
     const fn = k.name ?? (typeof f.Fn === 'string' ? f.Fn : typeof f.Up === 'string' ? f.Up : event)
     this.events++
     return {
       i: this.ordinal++,
       ts,
-      pid: r.pid as number,
-      tid: r.tid as number | undefined,
-      cpu: r.cpu as number | undefined,
-      provider: (r.provider as string | undefined) ?? (k.kind === 'app' || k.kind === 'sw' || k.kind === 'tcp' ? 'WSD.SwitchShim' : 'WSD.SanSpi'),
+      pid,
+      tid,
+      cpu,
+      provider,
       event,
       kind: k.kind,
       fn,
