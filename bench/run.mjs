@@ -48,7 +48,7 @@ const etl = await etlOf(main)
 // Targets of the project (issue 7), single thread, events/s.
 rows.push({case: 'JSON Lines decode', ...measure('decode', [main])})
 rows.push({case: 'JSON Lines analyze (all rules)', target: 500_000, ...measure('analyze', [main])})
-rows.push({case: '.etl reader only', ...measure('etl-raw', [etl])})
+rows.push({case: '.etl reader alone (generic decoding)', ...measure('etl-raw', [etl])})
 rows.push({case: '.etl decode (SAN events)', target: 2_000_000, ...measure('decode', [etl])})
 rows.push({case: '.etl analyze (all rules)', target: 1_000_000, ...measure('analyze', [etl])})
 let rssScaling
