@@ -1,39 +1,16 @@
 /**
- * `santrace synth`, run out of process from the built command class (the way bin/run.js runs
- * it once the command is registered in commands/index.ts): files written, summary on stderr,
- * exit code 2 with a clear message for bad flags.
+ * `santrace synth`, run out of process through the built CLI: files written, summary on
+ * stderr, exit code 2 with a clear message for bad flags.
  */
-import {spawn} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {parseSize} from '../../commands/synth.js'
 import {type PlantedSidecar, synthJsonl} from '../../src/synth/sim.js'
-import {root} from '../helpers/cli.js'
+import {cli, type CliResult} from '../helpers/cli.js'
 import {tempDir} from '../helpers/run.js'
 
-const SCRIPT = `
-const root = process.env.SANTRACE_ROOT
-const {default: Synth} = await import(root + '/dist/commands/synth.js')
-try {
-  await Synth.run(process.argv.slice(1), root)
-} catch (e) {
-  const {handle} = await import(root + '/node_modules/@oclif/core/lib/index.js')
-  await handle(e)
-}
-`
-
-function synth(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', SCRIPT, '--', ...args], {cwd: root, env: {...process.env, SANTRACE_ROOT: root, CI: '1'}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
+const synth = (args: string[]): Promise<CliResult> => cli(['synth', ...args], {env: {CI: '1'}})
 
 describe('santrace synth', () => {
   it('writes the trace and its sidecar, and says what it did', async () => {
