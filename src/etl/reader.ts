@@ -18,6 +18,11 @@ import {RECORD_KINDS, type EtlDiagnostic, type EtlEvent, type EtlFileHeader, typ
 import {COMPRESSION_FORMAT_LZNT1, COMPRESSION_FORMAT_XPRESS, COMPRESSION_FORMAT_XPRESS_HUFF, decompress, type DecompressResult} from './xpress.js'
 
 export const WMI_BUFFER_HEADER_SIZE = 72
+/** Outcomes of walking a record's extended data items. */
+const EXT_OK = 0
+const EXT_HEADER_PAST_END = 1
+const EXT_BAD_SIZES = 2
+
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 const MAX_DIAG_SAMPLE = 100
 const CHUNK_SIZE = 1 << 20
@@ -650,39 +655,20 @@ export class EtlReader {
         ev.level = b[pos + 44]
         ev.opcode = b[pos + 45]
         let q = pos + 0x50
-        let schemaOff = -1
-        let schemaLen = 0
-        let traitsOff = -1
-        let traitsLen = 0
+        const x = this.ext
+        x.schemaOff = -1
+        x.traitsOff = -1
         if (flags & 0x0001) {
-          let linkage = 1
-          while (linkage & 1) {
-            if (q + 8 > recEnd) {
-              this.stats.skippedRecords++
-              this.diag(this.fileOffset(c, q), 'extended data item header runs past the end of its record', `an 8-byte item header before record end ${recEnd - q} bytes on`, recEnd - q)
-              q = recEnd
-              break
-            }
-            const itemSize = dv.getUint16(q, true)
-            const type = dv.getUint16(q + 2, true)
-            linkage = dv.getUint16(q + 4, true)
-            const dataSize = dv.getUint16(q + 6, true)
-            if (itemSize < 8 || q + itemSize > recEnd || 8 + dataSize > itemSize) {
-              this.stats.skippedRecords++
-              this.diag(this.fileOffset(c, q), `extended data item (type ${type}) sizes are inconsistent: ItemSize ${itemSize}, DataSize ${dataSize}, ${recEnd - q} bytes left in the record`, 'ItemSize = align8(8 + DataSize) inside the record', recEnd - q)
-              q = recEnd
-              break
-            }
-            if (type === 0x000b) {
-              schemaOff = q + 8
-              schemaLen = dataSize
-            } else if (type === 0x000c) {
-              traitsOff = q + 8
-              traitsLen = dataSize
-            }
-            q += itemSize
-          }
+          const bad = this.extendedItems(dv, q, recEnd)
+          if (bad !== EXT_OK) {
+            this.stats.skippedRecords++
+            const left = recEnd - x.end
+            if (bad === EXT_HEADER_PAST_END) this.diag(this.fileOffset(c, x.end), 'extended data item header runs past the end of its record', `an 8-byte item header before record end ${left} bytes on`, left)
+            else this.diag(this.fileOffset(c, x.end), `extended data item (type ${x.badType}) sizes are inconsistent: ItemSize ${x.badItemSize}, DataSize ${x.badDataSize}, ${left} bytes left in the record`, 'ItemSize = align8(8 + DataSize) inside the record', left)
+            q = recEnd
+          } else q = x.end
         }
+        const {schemaOff, schemaLen, traitsOff, traitsLen} = x
         udStart = q
         if (flags & 0x0004) {
           if (this.decodeTl) {
@@ -775,6 +761,43 @@ export class EtlReader {
     return ev
   }
 
+  /** Where the last {@link extendedItems} walk found the TraceLogging blobs, or why it stopped. */
+  private readonly ext = {schemaOff: -1, schemaLen: 0, traitsOff: -1, traitsLen: 0, end: 0, badType: 0, badItemSize: 0, badDataSize: 0}
+
+  /**
+   * Walks an EVENT_HEADER's extended data items from `q` (§5.3), noting the TraceLogging event
+   * metadata (type 0x000B) and provider traits (0x000C) in {@link ext}. On success `ext.end` is
+   * where the user data starts; on failure it is the item that is wrong.
+   */
+  private extendedItems(dv: DataView, q: number, recEnd: number): number {
+    const x = this.ext
+    let linkage = 1
+    while (linkage & 1) {
+      x.end = q
+      if (q + 8 > recEnd) return EXT_HEADER_PAST_END
+      const itemSize = dv.getUint16(q, true)
+      const type = dv.getUint16(q + 2, true)
+      linkage = dv.getUint16(q + 4, true)
+      const dataSize = dv.getUint16(q + 6, true)
+      if (itemSize < 8 || q + itemSize > recEnd || 8 + dataSize > itemSize) {
+        x.badType = type
+        x.badItemSize = itemSize
+        x.badDataSize = dataSize
+        return EXT_BAD_SIZES
+      }
+      if (type === 0x000b) {
+        x.schemaOff = q + 8
+        x.schemaLen = dataSize
+      } else if (type === 0x000c) {
+        x.traitsOff = q + 8
+        x.traitsLen = dataSize
+      }
+      q += itemSize
+    }
+    x.end = q
+    return EXT_OK
+  }
+
   /**
    * The {@link EtlOptions.tlFast} path: a well-formed TraceLogging EVENT_HEADER record whose
    * layout has a compiled decoder that accepts the payload becomes a small {@link EtlFastRecord}.
@@ -785,28 +808,12 @@ export class EtlReader {
   private tryFast(c: Cursor, b: Uint8Array, dv: DataView, pos: number, recEnd: number, ptr: number, lo: number, hi: number, tsNs: number): EtlEvent | undefined {
     const flags = dv.getUint16(pos + 4, true)
     if ((flags & 0x0005) !== 0x0001) return undefined
-    let q = pos + 0x50
-    let schemaOff = -1
-    let schemaLen = 0
-    let traitsOff = -1
-    let traitsLen = 0
-    let linkage = 1
-    while (linkage & 1) {
-      if (q + 8 > recEnd) return undefined
-      const itemSize = dv.getUint16(q, true)
-      const type = dv.getUint16(q + 2, true)
-      linkage = dv.getUint16(q + 4, true)
-      const dataSize = dv.getUint16(q + 6, true)
-      if (itemSize < 8 || q + itemSize > recEnd || 8 + dataSize > itemSize) return undefined
-      if (type === 0x000b) {
-        schemaOff = q + 8
-        schemaLen = dataSize
-      } else if (type === 0x000c) {
-        traitsOff = q + 8
-        traitsLen = dataSize
-      }
-      q += itemSize
-    }
+    const x = this.ext
+    x.schemaOff = -1
+    x.traitsOff = -1
+    if (this.extendedItems(dv, pos + 0x50, recEnd) !== EXT_OK) return undefined
+    const {schemaOff, schemaLen, traitsOff, traitsLen} = x
+    const q = x.end
     if (schemaOff < 0) return undefined
     const meta = this.tl.event(b, schemaOff, schemaLen, c.w)
     if (meta.error !== undefined) return undefined
