@@ -238,6 +238,20 @@ function newSock(pid: number, s: string, gen: number, state: SockState, created:
   }
 }
 
+/** A transfer's `Buffers` field as address ranges (entries without Addr or Len left out); undefined when absent. */
+export function readBuffers(bufs: Value | undefined): OpBuffer[] | undefined {
+  if (!Array.isArray(bufs)) return undefined
+  const out: OpBuffer[] = []
+  for (let index = 0; index < bufs.length; index++) {
+    const b = bufs[index]
+    if (!b || typeof b !== 'object' || Array.isArray(b)) continue
+    const a = addr(b.Addr)
+    const len = num(b.Len)
+    if (a !== undefined && len !== undefined) out.push({start: a, end: a + BigInt(len), len, handle: str(b.Handle), index})
+  }
+  return out
+}
+
 export function addr(v: Value | undefined): bigint | undefined {
   const h = typeof v === 'string' ? v : typeof v === 'number' ? toHandle(v) : undefined
   return h ? BigInt(h) : undefined
@@ -458,17 +472,7 @@ export class Model {
       ret: undefined,
       target: undefined,
     }
-    const bufs = ev.f.Buffers
-    if (Array.isArray(bufs)) {
-      op.buffers = []
-      for (let index = 0; index < bufs.length; index++) {
-        const b = bufs[index]
-        if (!b || typeof b !== 'object' || Array.isArray(b)) continue
-        const a = addr(b.Addr)
-        const len = num(b.Len)
-        if (a !== undefined && len !== undefined) op.buffers.push({start: a, end: a + BigInt(len), len, handle: str(b.Handle), index})
-      }
-    }
+    op.buffers = readBuffers(ev.f.Buffers)
     call.op = op
     // A reused OVERLAPPED replaces the finished operation it held: that one is forgotten.
     const old = p.ops.get(ov)

@@ -1,7 +1,7 @@
 /** Helpers shared by the connection and memory-registration rules (SAN014–SAN023). */
 import {FD_ACCEPT, FD_CONNECT, FD_CONNECT_BIT} from '../../model/constants.js'
 import {type Ev, type Value, num, str} from '../../model/event.js'
-import {type Op, type OpBuffer, addr} from '../../model/state.js'
+import {type Op, type OpBuffer, readBuffers} from '../../model/state.js'
 export {merge, overlaps} from '../listeners.js'
 
 
@@ -75,17 +75,7 @@ export function buffersOf(ev: Ev, op?: Op): readonly Buf[] | undefined {
   if (op?.call === ev && op.buffers) return op.buffers
   const bufs = ev.f.Buffers
   if (ev === lastEv && bufs === lastRaw) return lastBufs
-  let out: Buf[] | undefined
-  if (Array.isArray(bufs)) {
-    out = []
-    for (let index = 0; index < bufs.length; index++) {
-      const b = bufs[index]
-      if (!b || typeof b !== 'object' || Array.isArray(b)) continue
-      const a = addr(b.Addr)
-      const len = num(b.Len)
-      if (a !== undefined && len !== undefined) out.push({start: a, end: a + BigInt(len), len, handle: str(b.Handle), index})
-    }
-  }
+  const out = readBuffers(bufs)
   lastEv = ev
   lastRaw = bufs
   lastBufs = out
