@@ -54,7 +54,7 @@ export interface Sock {
   abort?: {ev: Ev; reason: string}
 }
 
- /** A buffer of a transfer call as traced: [start, end), its length, the WSABUFEX handle for RDMA, and its position in `Buffers`. */
+/** A buffer of a transfer call as traced: [start, end), its length, the WSABUFEX handle for RDMA, and its position in `Buffers`. */
 export interface OpBuffer {
   start: bigint
   end: bigint
@@ -257,21 +257,9 @@ export function addr(v: Value | undefined): bigint | undefined {
   return h ? BigInt(h) : undefined
 }
 
-/** Bit 0 of a handle value: the last digit of a canonical `0x…` handle, without making a bigint. */
+/** Bit 0 of a handle value: from the last hex digit of a `0x…` handle, without making a bigint. */
 export function lowBit(h: string): boolean {
-  const n = h.length
-  if (n > 2 && h.charCodeAt(0) === 48 && h.charCodeAt(1) === 120) {
-    let i = 2
-    for (; i < n; i++) {
-      const c = h.charCodeAt(i)
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) break
-    }
-    if (i === n) {
-      const c = h.charCodeAt(n - 1)
-      // '0'–'9' are 48–57 (value parity = code parity); 'a'–'f' / 'A'–'F' are 10–15 at odd/even codes 97/65 onwards.
-      return ((c <= 57 ? c : c + 1) & 1) === 1
-    }
-  }
+  if (/^0[xX][0-9a-fA-F]+$/.test(h)) return (parseInt(h[h.length - 1], 16) & 1) === 1
   return (BigInt(h) & 1n) === 1n
 }
 
@@ -620,15 +608,11 @@ export class Model {
         if (ok) {
           op.state = 'DONE_IMMEDIATE'
           op.done ??= {ev, status: 0, bytes: num(ev.f.BytesOut)}
-          op.sock?.pending.delete(op)
-          this.unmapOutstanding(p, op)
-          this.retire(p, op)
+          this.finish(p, op)
         } else if (err === E.WSA_IO_PENDING) op.state = 'PENDING'
         else {
           op.state = 'FAILED_SYNC'
-          op.sock?.pending.delete(op)
-          this.unmapOutstanding(p, op)
-          this.retire(p, op)
+          this.finish(p, op)
         }
       }
     }
@@ -841,9 +825,7 @@ export class Model {
     if (op.state === 'ISSUED' || op.state === 'PENDING') {
       op.state = 'DONE'
       op.done = c
-      op.sock?.pending.delete(op)
-      this.unmapOutstanding(p, op)
-      this.retire(p, op)
+      this.finish(p, op)
     }
   }
 
@@ -859,6 +841,13 @@ export class Model {
       if (p.sockets.get(old.s) === old) p.sockets.delete(old.s)
       if (old.switchHandle && p.handles.get(old.switchHandle) === old) p.handles.delete(old.switchHandle)
     }
+  }
+
+  /** An operation finished (at once, failed, or completed): it is no longer pending anywhere, and is remembered as done. */
+  private finish(p: Proc, op: Op): void {
+    op.sock?.pending.delete(op)
+    this.unmapOutstanding(p, op)
+    this.retire(p, op)
   }
 
   /** Remembers a finished operation, forgetting the oldest beyond DONE_OPS_KEPT. */
