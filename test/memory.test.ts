@@ -13,10 +13,9 @@ import vm from 'node:vm'
 import {describe, expect, it} from 'vitest'
 import {createIngestContext, readTraces} from '../src/ingest/index.js'
 import {DONE_OPS_KEPT, DUP_TOKENS_KEPT, Model, RELEASED_KEPT, type Sock} from '../src/model/state.js'
-import {Deadlines} from '../src/rules/deadlines.js'
 import {Engine} from '../src/rules/engine.js'
 import {RULES} from '../src/rules/index.js'
-import type {RuleModule} from '../src/rules/types.js'
+import type {RuleContext, RuleModule, TimerHandle} from '../src/rules/types.js'
 import {synthesize} from '../src/synth/sim.js'
 import {resolveThresholds} from '../src/thresholds.js'
 
@@ -91,7 +90,7 @@ describe('memory on long traces', () => {
             at(ts: number, fn: () => void, unreached?: () => void) {
               const id = r.meta.id
               timers[id] = (timers[id] ?? 0) + 1
-              ctx.at(
+              return ctx.at(
                 ts,
                 () => {
                   timers[id]--
@@ -102,6 +101,11 @@ describe('memory on long traces', () => {
                   unreached?.()
                 },
               )
+            },
+            cancel(t: TimerHandle | undefined) {
+              const was = ctx.cancel(t)
+              if (was) timers[r.meta.id]--
+              return was
             },
           }),
         ),
@@ -161,52 +165,35 @@ describe('memory on long traces', () => {
   }, 120_000)
 })
 
-/** The engine's timer semantics, in small: due before the first later event; at the end, reached or not. */
-class FakeTimers {
-  private timers: Array<{ts: number; seq: number; fn: () => void; unreached?: () => void}> = []
-  private seq = 0
-  at(ts: number, fn: () => void, unreached?: () => void): void {
-    this.timers.push({ts, seq: this.seq++, fn, unreached})
-    this.timers.sort((a, b) => a.ts - b.ts || a.seq - b.seq)
-  }
-  get size(): number {
-    return this.timers.length
-  }
-  event(ts: number): void {
-    while (this.timers.length && this.timers[0].ts < ts) this.timers.shift()!.fn()
-  }
-  finish(last: number): void {
-    while (this.timers.length) {
-      const t = this.timers.shift()!
-      if (t.ts <= last) t.fn()
-      else t.unreached?.()
-    }
-  }
-}
-
-describe('rule deadlines', () => {
-  it('fire in order like engine timers, forget cancelled ones, and report unreached ones', () => {
-    const engine = new FakeTimers()
-    const d = new Deadlines(engine)
+describe('engine timers', () => {
+  it('fire in order before the first later event, forget cancelled ones, and report unreached ones', () => {
     const log: string[] = []
-    const add = (ts: number, name: string) => d.at(ts, () => log.push(`${name}@${ts}`), () => log.push(`${name} unreached`))
+    let ctx: RuleContext | undefined
+    const rule: RuleModule = {meta: {...RULES[0].meta, id: 'TIMERS'}, create: (c) => ((ctx = c), {})}
+    const engine = new Engine([rule], {thresholds: {}, rules: {cancelImpliesAbort: false, provider: {}}})
+    const add = (ts: number, name: string): TimerHandle => ctx!.at(ts, () => log.push(`${name}@${ts}`), () => log.push(`${name} unreached`))
+    const event = (ts: number): void => engine.feed([{i: 0, ts, pid: 1, provider: 'WSD.SanSpi', event: 'NetEventSignal', kind: 'sig', fn: 'NetEvent', key: 'sig:NetEvent', f: {}, src: {file: 't'}}])
     add(10, 'a')
     const b = add(20, 'b')
     add(20, 'c')
-    add(30, 'd')
-    expect(engine.size).toBe(1) // one engine timer for the earliest
-    d.cancel(b)
-    expect(d.size).toBe(3)
-    engine.event(10) // not later than 10: nothing due
+    const d = add(30, 'd')
+    expect(ctx!.cancel(b)).toBe(true)
+    expect(ctx!.cancel(b)).toBe(false)
+    event(10) // not later than 10: nothing due
     expect(log).toEqual([])
-    engine.event(25)
+    event(25)
     expect(log).toEqual(['a@10', 'c@20'])
-    add(5, 'late') // earlier than a queued deadline: a timer of its own
-    engine.event(26)
+    add(5, 'late') // already past: due before the next later event
+    event(26)
     expect(log).toEqual(['a@10', 'c@20', 'late@5'])
     add(40, 'e')
-    engine.finish(35)
-    expect(log).toEqual(['a@10', 'c@20', 'late@5', 'd@30', 'e unreached'])
-    expect(d.size).toBe(0)
+    add(35, 'f')
+    const g = add(36, 'g')
+    expect(ctx!.cancel(g)).toBe(true)
+    event(35)
+    expect(log).toEqual(['a@10', 'c@20', 'late@5', 'd@30'])
+    expect(ctx!.cancel(d)).toBe(false) // already fired
+    engine.finish()
+    expect(log).toEqual(['a@10', 'c@20', 'late@5', 'd@30', 'f@35', 'e unreached'])
   })
 })

@@ -11,6 +11,8 @@ interface Timer {
   seq: number
   fn: () => void
   unreached?: () => void
+  /** Position in the timer heap; -1 once fired or cancelled. */
+  pos: number
 }
 
 interface RuleRun {
@@ -93,7 +95,12 @@ export class Engine {
         run.inconclusive.set(reason, (run.inconclusive.get(reason) ?? 0) + 1)
       },
       at(ts: number, fn: () => void, unreached?: () => void) {
-        engine.pushTimer({ts, seq: engine.timerSeq++, fn, unreached})
+        const t: Timer = {ts, seq: engine.timerSeq++, fn, unreached, pos: -1}
+        engine.pushTimer(t)
+        return t
+      },
+      cancel(h) {
+        return h !== undefined && engine.removeTimer(h as Timer)
       },
     }
   }
@@ -195,44 +202,73 @@ export class Engine {
     }
   }
 
+  /** Timer heap order: time, then scheduling order. */
+  private static before(a: Timer, b: Timer): boolean {
+    return a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq)
+  }
+
   private pushTimer(t: Timer): void {
-    const h = this.timers
-    h.push(t)
-    let k = h.length - 1
-    while (k > 0) {
-      const p = (k - 1) >> 1
-      if (h[p].ts < t.ts || (h[p].ts === t.ts && h[p].seq < t.seq)) break
-      h[k] = h[p]
-      k = p
-    }
-    h[k] = t
+    this.timers.push(t)
+    this.siftUp(t, this.timers.length - 1)
   }
 
   private popTimer(): Timer {
-    const h = this.timers
-    const top = h[0]
-    const last = h.pop()!
-    if (h.length) {
-      let k = 0
-      for (;;) {
-        const l = 2 * k + 1
-        const r = l + 1
-        let m = -1
-        let best = last
-        if (l < h.length && (h[l].ts < best.ts || (h[l].ts === best.ts && h[l].seq < best.seq))) {
-          m = l
-          best = h[l]
-        }
-        if (r < h.length && (h[r].ts < best.ts || (h[r].ts === best.ts && h[r].seq < best.seq))) {
-          m = r
-          best = h[r]
-        }
-        if (m < 0) break
-        h[k] = h[m]
-        k = m
-      }
-      h[k] = last
-    }
+    const top = this.timers[0]
+    this.removeAt(0)
     return top
+  }
+
+  /** Takes a pending timer out of the heap; false when it already fired or was cancelled. */
+  private removeTimer(t: Timer): boolean {
+    if (t.pos < 0 || this.timers[t.pos] !== t) return false
+    this.removeAt(t.pos)
+    return true
+  }
+
+  private removeAt(k: number): void {
+    const h = this.timers
+    h[k].pos = -1
+    const last = h.pop()!
+    if (k === h.length) return
+    // The last timer fills the hole, then moves up or down to its place.
+    if (k > 0 && Engine.before(last, h[(k - 1) >> 1])) this.siftUp(last, k)
+    else this.siftDown(last, k)
+  }
+
+  private siftUp(t: Timer, k: number): void {
+    const h = this.timers
+    while (k > 0) {
+      const p = (k - 1) >> 1
+      if (!Engine.before(t, h[p])) break
+      h[k] = h[p]
+      h[k].pos = k
+      k = p
+    }
+    h[k] = t
+    t.pos = k
+  }
+
+  private siftDown(t: Timer, k: number): void {
+    const h = this.timers
+    for (;;) {
+      const l = 2 * k + 1
+      const r = l + 1
+      let m = -1
+      let best = t
+      if (l < h.length && Engine.before(h[l], best)) {
+        m = l
+        best = h[l]
+      }
+      if (r < h.length && Engine.before(h[r], best)) {
+        m = r
+        best = h[r]
+      }
+      if (m < 0) break
+      h[k] = h[m]
+      h[k].pos = k
+      k = m
+    }
+    h[k] = t
+    t.pos = k
   }
 }

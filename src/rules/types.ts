@@ -69,8 +69,19 @@ export interface RuleContext {
   checked(n?: number): void
   /** Counts an instance that could not be judged, with the reason (a field absent, the trace ended too early). */
   inconclusive(reason: string): void
-  /** Runs `fn` once trace time passes `ts`; if the trace ends first, `unreached` runs instead. */
-  at(ts: number, fn: () => void, unreached?: () => void): void
+  /**
+   * Runs `fn` once trace time passes `ts`; if the trace ends first, `unreached` runs instead.
+   * The handle cancels it: a timer whose watch is resolved early is forgotten at once, with
+   * whatever its callbacks reach.
+   */
+  at(ts: number, fn: () => void, unreached?: () => void): TimerHandle
+  /** Forgets a pending timer (its callbacks never run); true when it was still pending. */
+  cancel(t: TimerHandle | undefined): boolean
+}
+
+/** A pending timer of {@link RuleContext.at}. */
+export interface TimerHandle {
+  readonly ts: number
 }
 
 /** Provider facts a trace cannot show, declared in the configuration file. */

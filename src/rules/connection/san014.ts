@@ -4,8 +4,7 @@ import {num} from '../../model/event.js'
 import type {Sock} from '../../model/state.js'
 import {formatDuration as fd, formatOffset} from '../../util/duration.js'
 import {C, R} from '../refs.js'
-import {type Deadline, Deadlines} from '../deadlines.js'
-import type {RuleModule} from '../types.js'
+import type {RuleModule, TimerHandle} from '../types.js'
 import {fdConnectOf} from './util.js'
 
 interface Pending {
@@ -17,7 +16,7 @@ interface Pending {
   enums: number
   lastEnum?: Ev
   /** The resolution deadline, cancelled when the connect resolves. */
-  deadline?: Deadline
+  deadline?: TimerHandle
 }
 
 /** SAN014: a connect that returned WSAEWOULDBLOCK is resolved (FD_CONNECT enumerated, or the socket closed) in time. */
@@ -55,14 +54,12 @@ export const SAN014: RuleModule = {
     const max = ctx.t.connectResolveMax
     /** Sockets whose nonblocking connect is pending. */
     const pending = new Map<Sock, Pending>()
-    /** One deadline per pending connect, forgotten when the connect resolves (the threshold is long). */
-    const deadlines = new Deadlines(ctx)
 
     const resolved = (k: Sock): void => {
       const rec = pending.get(k)
       if (!rec) return
       pending.delete(k)
-      deadlines.cancel(rec.deadline)
+      ctx.cancel(rec.deadline)
       ctx.checked()
     }
 
@@ -77,7 +74,7 @@ export const SAN014: RuleModule = {
         pending.set(k, rec)
         const since = step.ev.ts
         const deadline = since + max
-        rec.deadline = deadlines.at(
+        rec.deadline = ctx.at(
           deadline,
           () => {
             if (pending.get(k) !== rec) return

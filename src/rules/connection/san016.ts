@@ -4,8 +4,7 @@ import {num} from '../../model/event.js'
 import type {Sock, SockState} from '../../model/state.js'
 import {formatDuration as fd, formatOffset} from '../../util/duration.js'
 import {C} from '../refs.js'
-import {type Deadline, Deadlines} from '../deadlines.js'
-import type {RuleModule} from '../types.js'
+import type {RuleModule, TimerHandle} from '../types.js'
 import {fdConnectOf} from './util.js'
 
 /** States in which a first WSPConnect is legitimate (UNKNOWN: the socket predates the trace). */
@@ -20,7 +19,7 @@ interface Failure {
   code: number
   how: string
   /** The close deadline, cancelled when the socket is closed. */
-  deadline?: Deadline
+  deadline?: TimerHandle
 }
 
 /** SAN016: no WSPConnect once connecting/connected/failed/listening; a failed connect is followed by WSPCloseSocket only. */
@@ -61,14 +60,12 @@ export const SAN016: RuleModule = {
     const failed = new Map<Sock, Failure>()
     /** The previous WSPConnect per socket (the model already points at the current one). */
     const lastConnect = new WeakMap<Sock, Ev>()
-    /** Close deadlines of failed sockets, forgotten when the socket is closed. */
-    const deadlines = new Deadlines(ctx)
 
     const fail = (k: Sock, f: Failure): void => {
       if (failed.has(k)) return
       failed.set(k, f)
       const deadline = f.result.ts + max
-      f.deadline = deadlines.at(
+      f.deadline = ctx.at(
         deadline,
         () => {
           if (failed.get(k) !== f) return
@@ -99,7 +96,7 @@ export const SAN016: RuleModule = {
           const f = failed.get(k)
           if (f) {
             failed.delete(k)
-            deadlines.cancel(f.deadline)
+            ctx.cancel(f.deadline)
             ctx.checked()
           }
           connecting.delete(k)
