@@ -3,12 +3,17 @@
 //   decode   read and normalize every event (no model, no rules)
 //   analyze  full analysis with every rule
 //   etl-raw  the .etl reader alone (every record of every provider)
+//   model    ingest and the socket model, no rules
+//   json-floor  JSON Lines: only split lines, JSON.parse and the schema check (what any
+//            analysis of JSON must do per event, so a ceiling on its speed)
 //   many     analyze the files independently with --jobs N (N in BENCH_JOBS)
 import {statSync} from 'node:fs'
 import {analyze} from '../dist/src/analyze.js'
 import {createIngestContext, readTraces} from '../dist/src/ingest/index.js'
 import {openEtl} from '../dist/src/etl/index.js'
 import {analyzeMany} from '../dist/src/parallel.js'
+import {EventValidator} from '../dist/src/ingest/validate.js'
+import {createReadStream} from 'node:fs'
 
 const [mode, ...files] = process.argv.slice(2)
 const bytes = files.reduce((a, f) => a + statSync(f).size, 0)
@@ -22,6 +27,32 @@ if (mode === 'decode') {
   const r = await analyze({files})
   events = r.summary.events
   findings = r.findings.length
+} else if (mode === 'model') {
+  const r = await analyze({files, ruleSet: []})
+  events = r.summary.events
+} else if (mode === 'json-floor') {
+  const v = new EventValidator()
+  let bad = 0
+  for (const f of files) {
+    let rest = ''
+    for await (const chunk of createReadStream(f, {highWaterMark: 1 << 20})) {
+      const text = rest + chunk.toString('utf8')
+      let start = 0
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        if (nl > start) {
+          events++
+          if (v.validate(JSON.parse(text.slice(start, nl)))) bad++
+        }
+        start = nl + 1
+      }
+      rest = text.slice(start)
+    }
+    if (rest.trim()) {
+      events++
+      if (v.validate(JSON.parse(rest))) bad++
+    }
+  }
+  if (bad) findings = bad
 } else if (mode === 'etl-raw') {
   for (const f of files) {
     const etl = await openEtl(f)

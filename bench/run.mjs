@@ -46,10 +46,16 @@ const rows = []
 const main = await input(`base-${base}`, base, 1)
 const etl = await etlOf(main)
 // Targets of the project (issue 7), single thread, events/s.
+// The floor and model-only rows say where the time goes: what every JSON analysis must spend
+// per event (JSON.parse and the schema check), and ingest plus the socket model without rules.
+rows.push({case: 'JSON Lines JSON.parse + schema check only', ...measure('json-floor', [main])})
 rows.push({case: 'JSON Lines decode', ...measure('decode', [main])})
-rows.push({case: 'JSON Lines analyze (all rules)', target: 500_000, ...measure('analyze', [main])})
+rows.push({case: 'JSON Lines analyze, model only (no rules)', ...measure('model', [main])})
+const jsonAnalyze = {case: 'JSON Lines analyze (all rules)', target: 500_000, ...measure('analyze', [main])}
+rows.push(jsonAnalyze)
 rows.push({case: '.etl reader alone (generic decoding)', ...measure('etl-raw', [etl])})
 rows.push({case: '.etl decode (SAN events)', target: 2_000_000, ...measure('decode', [etl])})
+rows.push({case: '.etl analyze, model only (no rules)', ...measure('model', [etl])})
 rows.push({case: '.etl analyze (all rules)', target: 1_000_000, ...measure('analyze', [etl])})
 let rssScaling
 if (process.env.BENCH_LARGE) {
@@ -57,7 +63,7 @@ if (process.env.BENCH_LARGE) {
   const row = {case: 'JSON Lines analyze, 10x larger', ...measure('analyze', [big])}
   rows.push(row)
   // Target: peak RSS under 200 MB for the large trace, within 10% of the base trace's.
-  const small = rows[1].peakRssMB
+  const small = jsonAnalyze.peakRssMB
   rssScaling = {baseMB: small, largeMB: row.peakRssMB, ratio: row.peakRssMB / small, met: row.peakRssMB < 200 && row.peakRssMB <= small * 1.1}
 }
 const eight = []
