@@ -107,6 +107,20 @@ describe('memory on long traces', () => {
               if (was) timers[r.meta.id]--
               return was
             },
+            replace(t: TimerHandle | undefined, fn: () => void, unreached?: () => void) {
+              const id = r.meta.id
+              return ctx.replace(
+                t,
+                () => {
+                  timers[id]--
+                  fn()
+                },
+                () => {
+                  timers[id]--
+                  unreached?.()
+                },
+              )
+            },
           }),
         ),
     }))

@@ -102,6 +102,13 @@ export class Engine {
       cancel(h) {
         return h !== undefined && engine.removeTimer(h as Timer)
       },
+      replace(h, fn, unreached) {
+        const t = h as Timer | undefined
+        if (t === undefined || t.pos < 0 || engine.timers[t.pos] !== t) return false
+        t.fn = fn
+        t.unreached = unreached
+        return true
+      },
     }
   }
 

@@ -3,7 +3,7 @@ import type {Ev} from '../model/event.js'
 import type {Completion, Op, Sock} from '../model/state.js'
 import {formatDuration as fd} from '../util/duration.js'
 import {C, R} from './refs.js'
-import type {RuleModule} from './types.js'
+import type {RuleModule, TimerHandle} from './types.js'
 
 const ABORT_STATUSES = new Set([E.WSA_OPERATION_ABORTED, E.WSAECONNRESET, E.WSAECONNABORTED, E.WSAENETRESET, 0])
 
@@ -38,8 +38,61 @@ export const SAN030: RuleModule = {
   create(ctx) {
     const grace = ctx.t.closeGrace
     const snapshots = new Map<Ev, {sock: Sock; ops: Op[]}>()
+    /** A close's grace period still running: the operations it judges, and the timer. */
+    interface Watch {
+      ops: Op[]
+      close: Ev
+      timer?: TimerHandle
+    }
+    /** Running watches by operation (an operation may be pending at several closes). */
+    const watching = new Map<Op, Watch[]>()
 
     const signal = (op: Op): Completion | undefined => (op.pollMode ? (op.opDone ?? op.gor) : op.upcall)
+
+    /**
+     * An operation's verdict can no longer change: it failed synchronously or completed inline
+     * (final states), or its deciding completion signal arrived (the first of a kind is never
+     * replaced; for poll mode only OpDone decides, since a later OpDone outranks a GOR).
+     */
+    const fixed = (op: Op): boolean =>
+      op.state === 'FAILED_SYNC' || op.state === 'DONE_IMMEDIATE' || (op.pollMode ? op.opDone !== undefined : op.upcall !== undefined)
+
+    /** A fixed operation that will be judged without a finding (what judge() does for it). */
+    const clean = (op: Op, close: Ev): boolean => {
+      if (op.state === 'FAILED_SYNC' || op.state === 'DONE_IMMEDIATE') return true
+      const c = signal(op)!
+      return !(c.status === 0 && c.ev.ts >= close.ts) && (c.status === undefined || ABORT_STATUSES.has(c.status))
+    }
+
+    /** What the timer of fixed, clean operations does, reached or not: count the checks. */
+    const counter = (ops: Op[]): (() => void) => {
+      let n = 0
+      for (const op of ops) if (op.state !== 'FAILED_SYNC') n++
+      return () => ctx.checked(n)
+    }
+
+    const unwatch = (w: Watch): void => {
+      for (const op of w.ops) {
+        const ws = watching.get(op)
+        if (!ws) continue
+        const j = ws.indexOf(w)
+        if (j >= 0) ws.splice(j, 1)
+        if (ws.length === 0) watching.delete(op)
+      }
+    }
+
+    /**
+     * Once every operation of a close is fixed and clean the timer can only count checks (at
+     * its deadline, or at the end of a trace that stops before it): it keeps just that count,
+     * and the operations it held are forgotten. A close with a finding to make keeps its
+     * timer as it is.
+     */
+    const settle = (w: Watch): void => {
+      for (const op of w.ops) if (!fixed(op) || !clean(op, w.close)) return
+      unwatch(w)
+      const count = counter(w.ops)
+      ctx.replace(w.timer, count, count)
+    }
 
     const judge = (sock: Sock, close: Ev, closeRet: Ev | undefined, ops: Op[], deadlineNote: string): void => {
       for (const op of ops) {
@@ -95,16 +148,41 @@ export const SAN030: RuleModule = {
         if (!close || !snap) return
         snapshots.delete(close)
         const deadline = step.ev.ts + grace
-        ctx.at(
+        const closeRet = step.ev
+        const w: Watch = {ops: snap.ops, close}
+        w.timer = ctx.at(
           deadline,
-          () => judge(snap.sock, close, step.ev, snap.ops, `within ${fd(grace)}`),
           () => {
+            unwatch(w)
+            judge(snap.sock, close, closeRet, snap.ops, `within ${fd(grace)}`)
+          },
+          () => {
+            unwatch(w)
             // The trace ended inside the grace period: operations already completed can still be judged.
             const done = snap.ops.filter((op) => signal(op) || op.state === 'FAILED_SYNC' || op.state === 'DONE_IMMEDIATE')
-            judge(snap.sock, close, step.ev, done, `within ${fd(grace)}`)
+            judge(snap.sock, close, closeRet, done, `within ${fd(grace)}`)
             for (let j = done.length; j < snap.ops.length; j++) ctx.inconclusive('the trace ended within the grace period after close')
           },
         )
+        for (const op of snap.ops) {
+          const ws = watching.get(op)
+          if (ws) ws.push(w)
+          else watching.set(op, [w])
+        }
+        settle(w)
+      },
+      // What can fix an operation: its return, a completion upcall, OpDone.
+      'ret:*': (step) => {
+        const ws = step.op && watching.get(step.op)
+        if (ws) for (const w of [...ws]) settle(w)
+      },
+      'up:WPUCompleteOverlappedRequest': (step) => {
+        const ws = step.op && watching.get(step.op)
+        if (ws) for (const w of [...ws]) settle(w)
+      },
+      'prov:OpDone': (step) => {
+        const ws = step.op && watching.get(step.op)
+        if (ws) for (const w of [...ws]) settle(w)
       },
       end: () => {
         // Closes that never returned: judge against the call time.

@@ -1,6 +1,7 @@
 import {formatDuration as fd} from '../util/duration.js'
 import {C, R} from './refs.js'
-import type {RuleModule} from './types.js'
+import type {Sock} from '../model/state.js'
+import type {RuleModule, TimerHandle} from './types.js'
 
 /** SAN032: WPUCloseSocketHandle is the final upcall, after close, within the grace period. */
 export const SAN032: RuleModule = {
@@ -33,6 +34,16 @@ export const SAN032: RuleModule = {
   },
   create(ctx) {
     const grace = ctx.t.closeReleaseGrace
+    /** Release deadlines still pending, by socket: settled (and forgotten) by the socket's WPUCloseSocketHandle. */
+    const deadlines = new Map<Sock, TimerHandle[]>()
+    const countCheck = (): void => ctx.checked()
+    const settled = (k: Sock, t: TimerHandle): void => {
+      const ts = deadlines.get(k)
+      if (!ts) return
+      const j = ts.indexOf(t)
+      if (j >= 0) ts.splice(j, 1)
+      if (ts.length === 0) deadlines.delete(k)
+    }
     return {
       'up:*': (step) => {
         const k = step.sock
@@ -57,6 +68,13 @@ export const SAN032: RuleModule = {
           return
         }
         ctx.checked()
+        // Released: every deadline of the socket is met (the release is never undone), and only
+        // counts its check when reached.
+        const due = deadlines.get(k)
+        if (due) {
+          deadlines.delete(k)
+          for (const t of due) ctx.replace(t, countCheck)
+        }
         if (!k.closeCall && k.role !== 'DUP_IN' && step.before !== 'DUPLICATED_OUT') {
           ctx.report({
             message: `premature release: WPUCloseSocketHandle for ${k.s} (switch handle ${k.switchHandle}) before the switch called WSPCloseSocket`,
@@ -83,9 +101,10 @@ export const SAN032: RuleModule = {
         }
         if (k.release) return // released during the close: judged at the release
         const deadline = step.ev.ts + grace
-        ctx.at(
+        const t = ctx.at(
           deadline,
           () => {
+            settled(k, t)
             ctx.checked()
             if (!k.release) {
               ctx.report({
@@ -98,9 +117,13 @@ export const SAN032: RuleModule = {
             }
           },
           () => {
+            settled(k, t)
             if (!k.release) ctx.inconclusive('the trace ended within the grace period after close')
           },
         )
+        const due = deadlines.get(k)
+        if (due) due.push(t)
+        else deadlines.set(k, [t])
       },
     }
   },

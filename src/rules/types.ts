@@ -77,6 +77,13 @@ export interface RuleContext {
   at(ts: number, fn: () => void, unreached?: () => void): TimerHandle
   /** Forgets a pending timer (its callbacks never run); true when it was still pending. */
   cancel(t: TimerHandle | undefined): boolean
+  /**
+   * Gives a pending timer new callbacks, keeping its time and place: when what a timer will do
+   * is settled early, the small callbacks that do it replace the ones holding what was watched,
+   * which is then forgotten. Whether it fires or is unreached is still decided by its time.
+   * True when it was still pending.
+   */
+  replace(t: TimerHandle | undefined, fn: () => void, unreached?: () => void): boolean
 }
 
 /** A pending timer of {@link RuleContext.at}. */

@@ -2,7 +2,7 @@ import {type Ev, str} from '../../model/event.js'
 import type {Completion, Op, Sock} from '../../model/state.js'
 import {formatDuration as fd} from '../../util/duration.js'
 import {C} from '../refs.js'
-import type {RuleModule} from '../types.js'
+import type {RuleModule, TimerHandle} from '../types.js'
 import {Completions, TRANSFER_CALL_KEYS, TRANSFER_LIST, gorResult, opName, resultText, retClass, when} from './common.js'
 
 /** SAN027: hEvent bit 0 set = the switch polls, no upcall; clear = WPUCompleteOverlappedRequest is required. */
@@ -46,6 +46,8 @@ export const SAN027: RuleModule = {
     const tr = new Completions()
     const reported = new WeakSet<Op>()
     const timed = new WeakSet<Op>()
+    /** Notify-grace timers still pending, by operation: cancelled once the upcall settles the verdict. */
+    const timers = new Map<Op, TimerHandle>()
     /** Notify-mode operations pending when the socket's close began, kept until its switch handle is released. */
     const atClose = new Map<Sock, {close: Ev; ops: Op[]}>()
 
@@ -80,19 +82,44 @@ export const SAN027: RuleModule = {
       if (cls === 'immediate' || cls === 'failed') return
       timed.add(op)
       const deadline = c.ev.ts + grace
-      ctx.at(
+      const t = ctx.at(
         deadline,
-        () => judge(op, c, deadline),
         () => {
+          timers.delete(op)
+          judge(op, c, deadline)
+        },
+        () => {
+          timers.delete(op)
           if (!op.upcall && !reported.has(op)) ctx.inconclusive('the trace ended within the notify grace period after the provider completed the operation')
         },
       )
+      timers.set(op, t)
+    }
+
+    /** What a settled timer still does: count the check when its deadline is reached. */
+    const countCheck = (): void => ctx.checked()
+
+    /**
+     * The upcall arrived while the grace timer runs: once the call's return is known the verdict
+     * cannot change any more (an upcall is never unset, and an operation with one is never
+     * reported). The timer then only counts the check at its deadline (or nothing), and what it
+     * held is forgotten.
+     */
+    const notified = (op: Op): void => {
+      const t = timers.get(op)
+      if (!t || !op.upcall) return
+      const cls = retClass(op)
+      if (cls === undefined) return // the return may still make it an inline completion: judged at the deadline
+      timers.delete(op)
+      if (cls === 'pending' && !reported.has(op)) ctx.replace(t, countCheck)
+      else ctx.cancel(t)
     }
 
     return {
       'up:WPUCompleteOverlappedRequest': (step) => {
         const op = step.op
         if (!op) return // unknown OVERLAPPED: SAN026
+        notified(op)
         if (op.pollMode === undefined) return ctx.inconclusive('operation without an HEvent field (notification mode unknown)')
         ctx.checked()
         if (!op.pollMode) return
