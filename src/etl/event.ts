@@ -239,3 +239,31 @@ export class EtlFastRecord {
     return this._clock.absNsBig(this._raw)
   }
 }
+
+/** The reused envelope given to {@link EtlOptions.tlFastEmit} (one per reader, rewritten per event). */
+export class EtlFastViewRecord {
+  eventName = ''
+  providerName: string | undefined = undefined
+  providerGuid = ''
+  pid = 0
+  tid = 0
+  cpu = 0
+  tsNs = 0
+  offset = 0
+  tlFast: unknown = undefined
+  lo = 0
+  hi = 0
+
+  constructor(private readonly clock: Clock) {}
+
+  /** A record of its own, as the reader yields without tlFastEmit. */
+  copy(): EtlFastRecord {
+    return new EtlFastRecord(this.eventName, this.providerName, this.providerGuid, this.pid, this.tid, this.cpu, this.tsNs, this.offset, this.tlFast, this.clock, this.lo, this.hi)
+  }
+
+  get tsAbsNs(): bigint {
+    if (Number.isSafeInteger(this.tsNs)) return this.clock.baseNs + BigInt(this.tsNs)
+    const hi = this.hi
+    return this.clock.absNsBig(hi < 0x200000 ? BigInt(hi * 4294967296 + this.lo) : (BigInt(hi) << 32n) | BigInt(this.lo))
+  }
+}

@@ -9,11 +9,11 @@
 import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 import {GuidCache} from './guid.js'
-import {EtlEventRecord, EtlFastRecord} from './event.js'
+import {EtlEventRecord, EtlFastRecord, EtlFastViewRecord} from './event.js'
 import {kernelGroupGuid, kernelGroupName} from './kernel.js'
 import {Clock, emptyHeader, parseLogfileHeader} from './logfile.js'
 import * as tlDecode from './tracelogging.js'
-import {TlMetadataCache} from './tracelogging.js'
+import {TlMetadataCache, type TlEventMeta} from './tracelogging.js'
 import {RECORD_KINDS, type EtlDiagnostic, type EtlEvent, type EtlFileHeader, type EtlOptions, type EtlRecordKind, type EtlStats} from './types.js'
 import {COMPRESSION_FORMAT_LZNT1, COMPRESSION_FORMAT_XPRESS, COMPRESSION_FORMAT_XPRESS_HUFF, decompress, type DecompressResult} from './xpress.js'
 
@@ -24,6 +24,49 @@ const EXT_HEADER_PAST_END = 1
 const EXT_BAD_SIZES = 2
 
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
+/** Slots of the layout table of {@link EtlReader.tryFast} (direct-mapped). */
+const LAYOUT_SLOTS = 1024
+
+/** One TraceLogging record layout of the fast path: the bytes that identify it and what they mean. */
+interface LayoutEntry {
+  /** Length of the extended data items. */
+  len: number
+  /** {@link TlMetadataCache.generation} of meta. */
+  gen: number
+  /** Provider GUID as four words. */
+  g0: number
+  g1: number
+  g2: number
+  g3: number
+  /** Last word of the extended items (checked before the full comparison). */
+  tail: number
+  /** The extended items' bytes as little-endian words (zero padded). */
+  words: Int32Array
+  meta: TlEventMeta
+  providerName: string | undefined
+  guid: string
+  /** The decoders the tlFast hook gave for this layout, by pointer size. */
+  dec4: ((b: Uint8Array, dv: DataView, start: number, end: number) => unknown) | undefined
+  dec8: ((b: Uint8Array, dv: DataView, start: number, end: number) => unknown) | undefined
+}
+
+/** Whether b[off, off+len) equals the bytes held in `words` (w: an Int32Array over b's memory, if 4-aligned). */
+function sameRegion(words: Int32Array, b: Uint8Array, dv: DataView, off: number, len: number, w: Int32Array | undefined): boolean {
+  const nw = len >>> 2
+  if (w !== undefined && (off & 3) === 0) {
+    const base = off >>> 2
+    for (let k = 0; k < nw; k++) if (words[k] !== w[base + k]) return false
+  } else {
+    for (let k = 0; k < nw; k++) if (words[k] !== dv.getInt32(off + 4 * k, true)) return false
+  }
+  const rest = len & 3
+  if (rest !== 0) {
+    const last = words[nw]
+    for (let i = 0; i < rest; i++) if (((last >>> (8 * i)) & 0xff) !== b[off + 4 * nw + i]) return false
+  }
+  return true
+}
+
 const MAX_DIAG_SAMPLE = 100
 const CHUNK_SIZE = 1 << 20
 
@@ -75,6 +118,8 @@ interface Cursor {
   w: Int32Array | undefined
   /** Read-ahead of the next buffers. */
   pfq: Array<{info: BufferInfo; p: Promise<Buffer>}>
+  /** With tlFastEmit: the reused envelope of a fast head event. */
+  view: EtlFastViewRecord | undefined
 }
 
 const ZERO_GUID = '00000000-0000-0000-0000-000000000000'
@@ -121,6 +166,7 @@ export class EtlReader {
   private readonly batchSize: number
   private readonly decodeTl: boolean
   private readonly fastHook: EtlOptions['tlFast']
+  private readonly fastEmit: EtlOptions['tlFastEmit']
   private compressionFormat = COMPRESSION_FORMAT_XPRESS
   private liveBytes = 0
   private prefetchDepth = 1
@@ -137,6 +183,7 @@ export class EtlReader {
     this.batchSize = Math.max(1, opts.batchSize ?? 1024)
     this.decodeTl = opts.decodeTraceLogging !== false
     this.fastHook = this.decodeTl ? opts.tlFast : undefined
+    this.fastEmit = this.fastHook !== undefined ? opts.tlFastEmit : undefined
   }
 
   // ------------------------------------------------------------------ diagnostics & I/O
@@ -804,17 +851,94 @@ export class EtlReader {
    * Anything else (odd extended items, metadata problems, no decoder, a payload it declines)
    * returns undefined before any side effect but cache lookups: the record is then parsed the
    * ordinary way, with its diagnostics.
+   *
+   * Records of one layout repeat the same bytes: the provider GUID and the extended data items
+   * (provider traits and event metadata). Those bytes are looked up in a small direct-mapped
+   * table ({@link LayoutEntry}) and verified by one word-wise comparison, which stands for the
+   * item walk, both metadata lookups and the GUID formatting of the first record seen.
    */
   private tryFast(c: Cursor, b: Uint8Array, dv: DataView, pos: number, recEnd: number, ptr: number, lo: number, hi: number, tsNs: number): EtlEvent | undefined {
     const flags = dv.getUint16(pos + 4, true)
     if ((flags & 0x0005) !== 0x0001) return undefined
+    // The extended items' extent (the walk of extendedItems, without noting anything).
+    const q0 = pos + 0x50
+    let q = q0
+    let linkage = 1
+    while (linkage & 1) {
+      if (q + 8 > recEnd) return undefined
+      const itemSize = b[q] | (b[q + 1] << 8)
+      linkage = b[q + 4] | (b[q + 5] << 8)
+      if (itemSize < 8 || q + itemSize > recEnd || 8 + (b[q + 6] | (b[q + 7] << 8)) > itemSize) return undefined
+      q += itemSize
+    }
+    const len = q - q0
+    const g0 = dv.getInt32(pos + 24, true)
+    const g1 = dv.getInt32(pos + 28, true)
+    const g2 = dv.getInt32(pos + 32, true)
+    const g3 = dv.getInt32(pos + 36, true)
+    const tail = dv.getInt32(q - 4, true)
+    // Sampled words (the last ones, the middle, the first quarter: event name and field names).
+    let h = Math.imul(len ^ g0 ^ g3, 0x9e3779b1) ^ tail
+    h = Math.imul(h ^ dv.getInt32(q - 12, true), 0x85ebca6b)
+    h = Math.imul(h ^ dv.getInt32(q0 + ((len >>> 1) & ~3), true), 0xc2b2ae35)
+    h = Math.imul(h ^ dv.getInt32(q0 + ((len >>> 2) & ~3), true), 0x27d4eb2f)
+    const slot = ((h ^ (h >>> 15)) >>> 0) & (LAYOUT_SLOTS - 2)
+    const gen = this.tl.generation
+    const L = this.layouts
+    // Two ways: the slot pair (slot, slot + 1), the more recently added first.
+    let e = L[slot]
+    if (e === undefined || e.len !== len || e.tail !== tail || e.gen !== gen || e.g0 !== g0 || e.g1 !== g1 || e.g2 !== g2 || e.g3 !== g3 || !sameRegion(e.words, b, dv, q0, len, c.w)) {
+      e = L[slot + 1]
+      if (e === undefined || e.len !== len || e.tail !== tail || e.gen !== gen || e.g0 !== g0 || e.g1 !== g1 || e.g2 !== g2 || e.g3 !== g3 || !sameRegion(e.words, b, dv, q0, len, c.w)) {
+        e = this.newLayout(c, b, dv, q0, recEnd, len, g0, g1, g2, g3, tail)
+        if (e === undefined) return undefined
+        L[slot + 1] = L[slot]
+        L[slot] = e
+      }
+    }
+    let fd = ptr === 4 ? e.dec4 : e.dec8
+    if (fd === undefined) {
+      const d = this.fastHook!(e.providerName, e.guid, e.meta, ptr)
+      if (d === null) return undefined
+      // A decoder, once given for a layout, is the layout's for good (the hook memoizes it).
+      if (ptr === 4) e.dec4 = d
+      else e.dec8 = d
+      fd = d
+    }
+    const f = fd(b, dv, q, recEnd)
+    if (f === undefined) return undefined
+    this.stats.traceLoggingEvents++
+    const offset = c.base >= 0 ? c.base + pos : c.info!.offset
+    if (this.fastEmit === undefined) return new EtlFastRecord(e.meta.name, e.providerName, e.guid, dv.getUint32(pos + 12, true), dv.getUint32(pos + 8, true), c.info!.proc, tsNs, offset, f, this.clock, lo, hi) as unknown as EtlEvent
+    // With tlFastEmit the cursor's head is its one reused view, handed over at output time.
+    let v = c.view
+    if (v === undefined) v = c.view = new EtlFastViewRecord(this.clock)
+    v.eventName = e.meta.name
+    v.providerName = e.providerName
+    v.providerGuid = e.guid
+    v.pid = dv.getUint32(pos + 12, true)
+    v.tid = dv.getUint32(pos + 8, true)
+    v.cpu = c.info!.proc
+    v.tsNs = tsNs
+    v.offset = offset
+    v.tlFast = f
+    v.lo = lo
+    v.hi = hi
+    return v as unknown as EtlEvent
+  }
+
+  /** Layouts of {@link tryFast}, by a hash of their bytes. */
+  private readonly layouts: Array<LayoutEntry | undefined> = new Array<LayoutEntry | undefined>(LAYOUT_SLOTS).fill(undefined)
+
+  /** A layout seen for the first time (or evicted): the ordinary item walk and metadata lookups. */
+  private newLayout(c: Cursor, b: Uint8Array, dv: DataView, q0: number, recEnd: number, len: number, g0: number, g1: number, g2: number, g3: number, tail: number): LayoutEntry | undefined {
     const x = this.ext
     x.schemaOff = -1
     x.traitsOff = -1
-    if (this.extendedItems(dv, pos + 0x50, recEnd) !== EXT_OK) return undefined
+    if (this.extendedItems(dv, q0, recEnd) !== EXT_OK) return undefined
     const {schemaOff, schemaLen, traitsOff, traitsLen} = x
-    const q = x.end
     if (schemaOff < 0) return undefined
+    const gen = this.tl.generation
     const meta = this.tl.event(b, schemaOff, schemaLen, c.w)
     if (meta.error !== undefined) return undefined
     let providerName: string | undefined
@@ -823,13 +947,11 @@ export class EtlReader {
       if (pm.error !== undefined) return undefined
       providerName = pm.name
     }
-    const guid = this.guids.get(b, dv, pos + 24)
-    const fd = this.fastHook!(providerName, guid, meta, ptr)
-    if (fd === null) return undefined
-    const f = fd(b, dv, q, recEnd)
-    if (f === undefined) return undefined
-    this.stats.traceLoggingEvents++
-    return new EtlFastRecord(meta.name, providerName, guid, dv.getUint32(pos + 12, true), dv.getUint32(pos + 8, true), c.info!.proc, tsNs, this.fileOffset(c, pos), f, this.clock, lo, hi) as unknown as EtlEvent
+    const words = new Int32Array((len + 3) >>> 2)
+    new Uint8Array(words.buffer).set(b.subarray(q0, q0 + len))
+    // Metadata inserted just now may have cleared the cache (a new generation): such an entry
+    // is stale at once, so the next record of the layout does these lookups again, as before.
+    return {len, gen, g0, g1, g2, g3, tail, words, meta, providerName, guid: this.guids.get(b, dv, q0 - 0x50 + 24), dec4: undefined, dec8: undefined}
   }
 
   /** TraceLogging metadata lookup and payload decode (§9); returns the payload start. */
@@ -989,6 +1111,7 @@ export class EtlReader {
       evicted: false,
       pfq: [],
       w: undefined,
+      view: undefined,
     })
     if (this.opts.order === 'file') return [mk(this.index.slice())]
     const byProc = new Map<number, BufferInfo[]>()
@@ -1057,6 +1180,11 @@ export class EtlReader {
     for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(i)
     const bs = this.batchSize
     let out: EtlEvent[] = []
+    // tlFastEmit: fast events are handed over as they are output, while the batch so far holds
+    // nothing else (the consumer then sees every event in output order); after another record
+    // in the batch they go as EtlFastRecord copies, for the consumer's loop to take in turn.
+    const emit = this.fastEmit
+    let mixed = false
     while (heap.length > 0) {
       const c = heap[0]
       const n = heap.length
@@ -1064,10 +1192,18 @@ export class EtlReader {
       if (n > 1) lim = n > 2 && less(heap[2], heap[1]) ? heap[2] : heap[1]
       if (c.evicted) await this.reload(c)
       for (;;) {
-        out.push(c.head!)
+        const h = c.head!
+        const v = c.view
+        if (emit === undefined) out.push(h)
+        else if (v === undefined || (h as unknown) !== v) {
+          out.push(h)
+          mixed = true
+        } else if (!mixed) out.push(emit(v) as EtlEvent)
+        else out.push(v.copy() as unknown as EtlEvent)
         if (out.length >= bs) {
           yield out
           out = []
+          mixed = false
         }
         // Synchronous fast path inside the loaded buffer.
         let ev: EtlEvent | undefined

@@ -252,7 +252,29 @@ function cachedCheck(c: (s: string) => boolean): (s: string) => boolean {
   }
 }
 
-const H = {hx, hx64, hexb, azf, guid: formatGuid, rv: tlReadValue, F: TL_FAIL, cur: tlCursor}
+/** `{guid}` strings of the GUIDs at b[p…], cached by their four words (a few distinct values repeat). */
+const GSLOTS = 256
+const gW = new Int32Array(GSLOTS * 4)
+const gStr: Array<string | undefined> = new Array<string | undefined>(GSLOTS).fill(undefined)
+function bguid(b: Uint8Array, dv: DataView, p: number): string {
+  const a = dv.getInt32(p, true)
+  const c = dv.getInt32(p + 4, true)
+  const d = dv.getInt32(p + 8, true)
+  const e = dv.getInt32(p + 12, true)
+  const slot = (Math.imul(a ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35) ^ e, 0x9e3779b1) >>> 24) & (GSLOTS - 1)
+  const s = gStr[slot]
+  const k = slot * 4
+  if (s !== undefined && gW[k] === a && gW[k + 1] === c && gW[k + 2] === d && gW[k + 3] === e) return s
+  const r = '{' + formatGuid(b, p) + '}'
+  gW[k] = a
+  gW[k + 1] = c
+  gW[k + 2] = d
+  gW[k + 3] = e
+  gStr[slot] = r
+  return r
+}
+
+const H = {hx, hx64, hexb, azf, bguid, rv: tlReadValue, F: TL_FAIL, cur: tlCursor}
 
 const U32 = 0xffffffff
 const SAFE = Number.MAX_SAFE_INTEGER
@@ -396,10 +418,17 @@ function emitString(g: Gen, f: TlField, schemas: unknown[]): string | undefined 
   // AnsiString (the common case) without the generic reader; UTF-8 for the out types it uses.
   const utf8 = f.outType === TL_OUT.Utf8 || f.outType === TL_OUT.Xml || f.outType === TL_OUT.Json
   if (f.inType === TL_IN.AnsiString) {
+    // The field's own string table remembers values that passed the checks.
     g.strings.push(newFieldStrings())
-    g.lines.push(`const ${x} = H.azf(b, p, end, ${utf8 ? 3 : 2}, Z[${g.strings.length - 1}]); if (${x} === H.F) return; p = H.cur.p;`)
+    let check = ''
+    if (checks.length > 0) {
+      g.checks.push(cachedCheck(checks.length === 1 ? checks[0] : (s) => checks.every((c) => c(s))))
+      check = `, C[${g.checks.length - 1}]`
+    }
+    g.lines.push(`const ${x} = H.azf(b, p, end, ${utf8 ? 3 : 2}, Z[${g.strings.length - 1}]${check}); if (${x} === H.F) return; p = H.cur.p;`)
+    return x
   }
-  else g.lines.push(`const ${x} = H.rv(b, dv, p, end, ${g.ptr}, ${f.inType}, ${f.outType}); if (${x} === H.F) return; p = H.cur.p;`)
+  g.lines.push(`const ${x} = H.rv(b, dv, p, end, ${g.ptr}, ${f.inType}, ${f.outType}); if (${x} === H.F) return; p = H.cur.p;`)
   for (const c of checks) {
     g.checks.push(cachedCheck(c))
     g.lines.push(`if (!C[${g.checks.length - 1}](${x})) return;`)
@@ -446,7 +475,8 @@ function emitField(g: Gen, fields: TlField[], i: number, ev: EventSchema): strin
     }
     const n = emitCount(g, f)
     const arr = tmp(g)
-    g.lines.push(`if (${n} > ${max === Infinity ? 65536 : max}) return; const ${arr} = []; for (let k = 0; k < ${n}; k++) {`)
+    const outer = g.lines
+    const body: string[] = (g.lines = [])
     const vals: string[] = []
     for (const m of members) {
       const mt = intType(m.inType, g.ptr)
@@ -461,7 +491,10 @@ function emitField(g: Gen, fields: TlField[], i: number, ev: EventSchema): strin
       if (v === undefined) return undefined
       vals.push(`${JSON.stringify(m.key)}: ${v}`)
     }
-    g.lines.push(`${arr}.push({${vals.join(', ')}}); }`)
+    g.lines = outer
+    // One element (the common case) as an array literal of its exact size; else pushed.
+    const el = `{${vals.join(', ')}}`
+    g.lines.push(`if (${n} > ${max === Infinity ? 65536 : max}) return; let ${arr}; if (${n} === 1) {`, ...body, `${arr} = [${el}]; } else { ${arr} = []; for (let k = 0; k < ${n}; k++) {`, ...body, `${arr}.push(${el}); } }`)
     return arr
   }
   if (!scalar && !list) return undefined
@@ -518,7 +551,7 @@ function emitField(g: Gen, fields: TlField[], i: number, ev: EventSchema): strin
   if (nk === 'guid' && sk === 'guid' && f.inType === TL_IN.Guid) {
     if (!schemas.every(accGuid)) return undefined
     const x = tmp(g)
-    g.lines.push(`if (p + 16 > end) return; const ${x} = '{' + H.guid(b, p) + '}'; p += 16;`)
+    g.lines.push(`if (p + 16 > end) return; const ${x} = H.bguid(b, dv, p); p += 16;`)
     return x
   }
   return undefined

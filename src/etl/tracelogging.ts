@@ -385,6 +385,8 @@ export class TlMetadataCache {
   private providers = new Map<number, CacheEntry<TlProviderMeta & {errorAt?: number}>[]>()
   private lastProvider: CacheEntry<TlProviderMeta & {errorAt?: number}> | undefined
   size = 0
+  /** Incremented each time the cache is cleared (entries looked up before belong to an older one). */
+  generation = 0
   constructor(private readonly limit = 20000) {}
 
   event(b: Uint8Array, off: number, len: number, w?: Int32Array): TlEventMeta & {errorAt?: number} {
@@ -440,6 +442,7 @@ export class TlMetadataCache {
     this.providers.clear()
     this.lastProvider = undefined
     this.size = 0
+    this.generation++
   }
 }
 
@@ -807,54 +810,59 @@ const sBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(
 const sKind = new Uint8Array(SSLOTS)
 const sStr: string[] = new Array<string>(SSLOTS).fill('')
 
-/** The last two strings of one field of one layout (they repeat most). */
+/** Slots of a field's own string table ({@link FieldStrings}). */
+const FSLOTS = 16
+
+/**
+ * The strings of one field of one layout (function names, states: a few values that repeat),
+ * by the same hash as the shared table; only strings that passed the field's value check.
+ */
 export interface FieldStrings {
-  k0: Uint8Array | undefined
-  s0: string
-  k1: Uint8Array | undefined
-  s1: string
+  keys: Array<Uint8Array | undefined>
+  strs: string[]
 }
 
 export function newFieldStrings(): FieldStrings {
-  return {k0: undefined, s0: '', k1: undefined, s1: ''}
+  return {keys: new Array<Uint8Array | undefined>(FSLOTS).fill(undefined), strs: new Array<string>(FSLOTS).fill('')}
 }
 
-/** Whether b[p…] holds exactly the bytes k followed by a NUL before end. */
-function sameZ(k: Uint8Array, b: Uint8Array, p: number, end: number): boolean {
-  const n = k.length
-  if (p + n >= end || b[p + n] !== 0) return false
-  for (let j = 0; j < n; j++) if (k[j] !== b[p + j]) return false
-  return true
-}
-
-/** az() through the field's own two-entry cache first. */
-export function azf(b: Uint8Array, p: number, end: number, kind: number, z: FieldStrings): string | typeof TL_FAIL {
-  let k = z.k0
-  if (k !== undefined && sameZ(k, b, p, end)) {
-    tlCursor.p = p + k.length + 1
-    return z.s0
+/**
+ * az() through the field's own table first; with `check`, a string it rejects is TL_FAIL (and
+ * an accepted one is remembered as accepted, so the check runs once per distinct value).
+ */
+export function azf(b: Uint8Array, p: number, end: number, kind: number, z: FieldStrings, check?: (s: string) => boolean): string | typeof TL_FAIL {
+  let h = 0x811c9dc5 ^ kind
+  const lim = p + 8 < end ? p + 8 : end
+  for (let j = p; j < lim; j++) {
+    const c = b[j]
+    if (c === 0) break
+    h = Math.imul(h ^ c, 0x01000193)
   }
-  k = z.k1
-  if (k !== undefined && sameZ(k, b, p, end)) {
-    tlCursor.p = p + k.length + 1
-    const s = z.s1
-    z.k1 = z.k0
-    z.s1 = z.s0
-    z.k0 = k
-    z.s0 = s
-    return s
+  h ^= h >>> 15
+  const fs = h & (FSLOTS - 1)
+  const k = z.keys[fs]
+  if (k !== undefined) {
+    const n = k.length
+    if (p + n < end && b[p + n] === 0) {
+      let j = 0
+      while (j < n && k[j] === b[p + j]) j++
+      if (j === n) {
+        tlCursor.p = p + n + 1
+        return z.strs[fs]
+      }
+    }
   }
-  const s = az(b, p, end, kind)
-  if (s !== TL_FAIL && tlCursor.p - p <= 65) {
-    z.k1 = z.k0
-    z.s1 = z.s0
-    const copy = new Uint8Array(tlCursor.p - p - 1)
-    copy.set(b.subarray(p, tlCursor.p - 1))
-    z.k0 = copy
-    z.s0 = s
+  const s = azHashed(b, p, end, kind, h)
+  if (s === TL_FAIL || (check !== undefined && !check(s))) return TL_FAIL
+  if (lastKey !== undefined) {
+    z.keys[fs] = lastKey
+    z.strs[fs] = s
   }
   return s
 }
+
+/** The shared table's key of the string the last az() call returned (undefined: not cached). */
+let lastKey: Uint8Array | undefined
 
 /** NUL-terminated 8-bit string at b[p…] (kind 2 CP1252, 3 UTF-8): TL_FAIL when unterminated. */
 export function az(b: Uint8Array, p: number, end: number, kind: number): string | typeof TL_FAIL {
@@ -866,7 +874,12 @@ export function az(b: Uint8Array, p: number, end: number, kind: number): string 
     if (c === 0) break
     h = Math.imul(h ^ c, 0x01000193)
   }
-  const slot = ((h ^ (h >>> 15)) >>> 0) & (SSLOTS - 2)
+  return azHashed(b, p, end, kind, h ^ (h >>> 15))
+}
+
+/** az() with the hash of the first bytes already computed. */
+function azHashed(b: Uint8Array, p: number, end: number, kind: number, h: number): string | typeof TL_FAIL {
+  const slot = (h >>> 0) & (SSLOTS - 2)
   for (let way = slot; way < slot + 2; way++) {
     const k = sBytes[way]
     if (k === undefined || sKind[way] !== kind) continue
@@ -876,9 +889,11 @@ export function az(b: Uint8Array, p: number, end: number, kind: number): string 
     while (j < n && k[j] === b[p + j]) j++
     if (j === n) {
       tlCursor.p = p + n + 1
+      lastKey = k
       return sStr[way]
     }
   }
+  lastKey = undefined
   let i = p
   let or = 0
   while (i < end) {
@@ -902,10 +917,11 @@ export function az(b: Uint8Array, p: number, end: number, kind: number): string 
     sKind[slot + 1] = sKind[slot]
     sStr[slot + 1] = sStr[slot]
     const copy = new Uint8Array(n)
-    copy.set(b.subarray(p, i))
+    for (let j = 0; j < n; j++) copy[j] = b[p + j]
     sBytes[slot] = copy
     sKind[slot] = kind
     sStr[slot] = s
+    lastKey = copy
   }
   return s
 }

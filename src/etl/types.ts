@@ -196,6 +196,22 @@ export interface EtlStats {
   maxLiveBuffers: number
 }
 
+/** The envelope of an event a {@link EtlOptions.tlFast} decoder took, as given to `tlFastEmit`. */
+export interface EtlFastView {
+  readonly eventName: string
+  readonly providerName: string | undefined
+  readonly providerGuid: string
+  readonly pid: number
+  readonly tid: number
+  readonly cpu: number
+  /** ns since the trace header record (a safe integer unless the clock is extreme). */
+  readonly tsNs: number
+  readonly tsAbsNs: bigint
+  readonly offset: number
+  /** The decoder's result. */
+  readonly tlFast: unknown
+}
+
 export interface EtlOptions {
   onDiagnostic?(d: EtlDiagnostic): void
   /** Events per yielded batch (default 1024: small batches keep the garbage collector young). */
@@ -211,6 +227,14 @@ export interface EtlOptions {
    * the decoder's result in `tlFast`; other records are parsed as usual.
    */
   tlFast?: (providerName: string | undefined, providerGuid: string, meta: TlEventMeta, pointerSize: number) => ((b: Uint8Array, dv: DataView, start: number, end: number) => unknown) | null
+  /**
+   * @internal With {@link tlFast}: instead of a small record per decoded event, the reader calls
+   * this with one reused view of the envelope (valid during the call only) and puts what it
+   * returns in the batch. Batches then hold those values and, for every other record,
+   * EtlEventRecord objects (src/etl/event.ts), in order. An exception it throws propagates
+   * out of the iteration unchanged.
+   */
+  tlFastEmit?: (r: EtlFastView) => unknown
   /** Upper bound for one buffer (bytes, default 64 MiB). */
   maxBufferSize?: number
   /** Budget of decoded buffer bytes held by the merge (default 256 MiB). */

@@ -8,6 +8,8 @@
  * normalized fields; the others go through the JSON form, schema validation and normalization.
  */
 import {openEtl, sanProviderOf, SanMapper} from '../etl/index.js'
+import {EtlEventRecord, EtlFastRecord} from '../etl/event.js'
+import type {EtlEvent, EtlFastView} from '../etl/types.js'
 import {sanFastDecoder} from '../etl/sanfast.js'
 import type {Ev, Value} from '../model/event.js'
 import {InputError} from '../util/errors.js'
@@ -28,11 +30,33 @@ export async function* readEtl(path: string, display: string, ctx: IngestContext
   const mapper = new SanMapper()
   const san = mapper.stats
   let damaged = 0
+  let lastBytes = 0
+  // Absolute time of the reader's tsNs 0 (fixed per file), and once the analysis origin is known
+  // its distance from it as an exact Number: times without BigInt per event.
+  let base: bigint | undefined
+  let off = NaN
+  const tb = ctx.timebase
+  // Events of trusted layouts: the reader hands most of them over as it outputs them (tlFastEmit,
+  // no record object in between), the others come as EtlFastRecord in the batch; both in order.
+  const emit = (ev: EtlFastView | EtlFastRecord): Ev => {
+    san.mapped++
+    const tsNs = ev.tsNs
+    let ts: number
+    if (off === off && Number.isSafeInteger(tsNs)) ts = off + tsNs
+    else if (Number.isSafeInteger(tsNs)) {
+      base ??= ev.tsAbsNs - BigInt(tsNs)
+      ts = tb.relSplit(base, tsNs)
+      const d = base - tb.origin!
+      if (d >= -9007199254740991n && d <= 9007199254740991n) off = Number(d)
+    } else ts = tb.rel(ev.tsAbsNs)
+    return b.fromFast(ev.eventName, sanProviderOf(ev as EtlEvent)!, ev.pid, ev.tid, ev.cpu, ev.tlFast as Record<string, Value>, ts, {file: display, offset: ev.offset})
+  }
   let f
   try {
     f = await openEtl(path, {
       decodeTraceLogging: true,
       tlFast: opts.fast === false ? undefined : sanFastDecoder,
+      tlFastEmit: emit,
       onDiagnostic(d) {
         damaged++
         ctx.diag.skip({file: display, offset: d.offset, reason: 'damaged .etl data', message: `${d.message}${d.expected ? ` (expected ${d.expected})` : ''}${d.skippedBytes ? `; ${d.skippedBytes} bytes skipped` : ''}`})
@@ -43,35 +67,17 @@ export async function* readEtl(path: string, display: string, ctx: IngestContext
     if (e instanceof InputError) throw e
     throw new InputError(display, `not a readable .etl file: ${(e as Error).message}`, {offset: 0})
   }
-  let lastBytes = 0
-  // Absolute time of the reader's tsNs 0 (fixed per file), and once the analysis origin is known
-  // its distance from it as an exact Number: times without BigInt per event.
-  let base: bigint | undefined
-  let off = NaN
-  const tb = ctx.timebase
   try {
-    for await (const batch of f.batches()) {
+    for await (const batch of f.batches() as AsyncGenerator<Array<EtlEvent | Ev>>) {
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]
-        const fast = ev.tlFast
-        if (fast !== undefined) {
-          san.mapped++
-          const tsNs = ev.tsNs
-          let ts: number
-          if (off === off && Number.isSafeInteger(tsNs)) ts = off + tsNs
-          else if (Number.isSafeInteger(tsNs)) {
-            base ??= ev.tsAbsNs - BigInt(tsNs)
-            ts = tb.relSplit(base, tsNs)
-            const d = base - tb.origin!
-            if (d >= -9007199254740991n && d <= 9007199254740991n) off = Number(d)
-          } else ts = tb.rel(ev.tsAbsNs)
-          ro.push(b.fromFast(ev.eventName!, sanProviderOf(ev)!, ev.pid, ev.tid, ev.cpu, fast as Record<string, Value>, ts, {file: display, offset: ev.offset}))
-          continue
-        }
-        const m = mapper.map(ev)
-        if (m === undefined) continue
-        const e = b.fromRecord(m.record, m.tsAbsNs, {file: display, offset: m.offset})
-        if (e) ro.push(e)
+        if (ev instanceof EtlEventRecord) {
+          const m = mapper.map(ev)
+          if (m === undefined) continue
+          const e = b.fromRecord(m.record, m.tsAbsNs, {file: display, offset: m.offset})
+          if (e) ro.push(e)
+        } else if (ev instanceof EtlFastRecord) ro.push(emit(ev))
+        else ro.push(ev as Ev)
       }
       ctx.progress.bytes += f.stats.bytesRead - lastBytes
       lastBytes = f.stats.bytesRead
