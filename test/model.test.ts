@@ -65,6 +65,52 @@ describe('released sockets', () => {
     expect(p.sockets.get('0x1000')).toBeUndefined()
     expect(p.sockets.get(`0x${(0x1000 + (n - 1) * 4).toString(16)}`)?.state).toBe('RELEASED')
   })
+
+  it('are let go once a newer socket took over both their descriptor and their switch handle, without moving the window', async () => {
+    const {RELEASED_KEPT} = await import('../src/model/state.js')
+    const m = new Model()
+    let seq = 1
+    /** Creates, closes and releases a socket with descriptor s and switch handle h; returns it. */
+    const cycle = (s: string, h: string, release = true) => {
+      const c = seq++
+      m.apply(ev('call', 'WSPSocket', {Seq: c, Fn: 'WSPSocket'}))
+      m.apply(ev('up', 'WPUCreateSocketHandle', {Seq: 500000 + c, Up: 'WPUCreateSocketHandle'}))
+      m.apply(ev('upret', 'WPUCreateSocketHandle', {Seq: 500000 + c, Up: 'WPUCreateSocketHandle', NewSwitchSocket: h}))
+      const k = m.apply(ev('ret', 'WSPSocket', {Seq: c, Fn: 'WSPSocket', Rc: Number(s)})).created!
+      const d = seq++
+      m.apply(ev('call', 'WSPCloseSocket', {Seq: d, Fn: 'WSPCloseSocket', Socket: s}))
+      m.apply(ev('ret', 'WSPCloseSocket', {Seq: d, Fn: 'WSPCloseSocket', Rc: 0}))
+      if (release) m.apply(ev('up', 'WPUCloseSocketHandle', {Seq: 600000 + d, Up: 'WPUCloseSocketHandle', SwitchSocket: h}))
+      return k
+    }
+    const p = () => m.procs.get(1)!
+    const kept = () => p().released.filter((k) => k !== undefined)
+    const a = cycle('0x20', '0x900')
+    expect(kept()).toEqual([a])
+    // Same descriptor, another handle: the first is still found by its handle.
+    const b = cycle('0x20', '0x904')
+    expect(kept()).toEqual([a, b])
+    expect(p().handles.get('0x900')).toBe(a)
+    // Another descriptor taking over the first handle: the first is out of reach, its slot emptied.
+    const c = cycle('0x24', '0x900')
+    expect(kept()).toEqual([b, c])
+    expect(p().released[0]).toBeUndefined()
+    expect(p().releasedCount).toBe(3)
+    // The window still counts the emptied slot: b leaves it after RELEASED_KEPT - 1 more releases.
+    for (let j = 0; j < RELEASED_KEPT - 2; j++) cycle(`0x${(0x1000 + 4 * j).toString(16)}`, `0x${(0x20000 + 4 * j).toString(16)}`)
+    expect(p().sockets.get('0x20')).toBe(b)
+    cycle('0x4000', '0x40000')
+    expect(p().sockets.get('0x20')).toBeUndefined()
+    expect(p().handles.get('0x904')).toBeUndefined()
+    expect(p().sockets.get('0x24')).toBe(c)
+    expect(p().gens.get('0x20')).toBe(2)
+    // Closed but not released: not in the window; a socket without pending operations shares the empty set.
+    const open = cycle('0x5000', '0x50000', false)
+    expect(open.state).toBe('CLOSED')
+    expect(open.relSlot).toBeUndefined()
+    expect(open.pending.size).toBe(0)
+    expect(() => open.pending.add(undefined as never)).toThrow()
+  })
 })
 
 describe('RDMA indexes', () => {

@@ -48,8 +48,10 @@ export interface Sock {
   closeRet?: Ev
   /** WPUCloseSocketHandle for this socket's switch handle. */
   release?: Ev
-  /** Operations issued and not yet completed. */
+  /** Operations issued and not yet completed (read-only for rules: only the model changes it). */
   pending: Set<Op>
+  /** Absolute position in its process's released-sockets window, once released. */
+  relSlot?: number
   /** Set by SwitchAbort, or by a close that forced completion of a cancelled request (SAN036). */
   abort?: {ev: Ev; reason: string}
 }
@@ -170,12 +172,32 @@ export interface Proc {
   doneBase: number
   /** Successful WSPStartupEx not yet matched by WSPCleanup. */
   startups: number
-  /** Released sockets still mapped by descriptor, oldest first (bounded, see RELEASED_KEPT). */
-  released: Sock[]
+  /**
+   * The window of the last RELEASED_KEPT sockets released, as a ring: a socket released as the
+   * `n`th of the process sits at `n % RELEASED_KEPT` until the window moves past it. A slot is
+   * emptied early once its socket is mapped neither by descriptor nor by switch handle (both
+   * taken over by newer sockets): the model can no longer reach it.
+   */
+  released: Array<Sock | undefined>
+  /** Sockets released so far (the absolute position of the next one in `released`). */
+  releasedCount: number
 }
 
 /** Released sockets kept findable by descriptor per process. */
 export const RELEASED_KEPT = 1024
+
+/**
+ * The `pending` set of a socket with no operation pending: one shared, empty, unchangeable set
+ * (a socket gets a set of its own with its first pending operation, and gives it up when the
+ * last one finishes), so that the many sockets with none cost nothing for it.
+ */
+class NoPending extends Set<Op> {
+  override add(): this {
+    throw new Error('NO_PENDING is shared and stays empty')
+  }
+  override clear(): void {}
+}
+export const NO_PENDING: ReadonlySet<Op> = new NoPending()
 
 /**
  * Finished operations stay findable by their OVERLAPPED (a second completion must be seen)
@@ -233,8 +255,9 @@ function newSock(pid: number, s: string, gen: number, state: SockState, created:
     closeCall: undefined,
     closeRet: undefined,
     release: undefined,
-    pending: new Set(),
+    pending: NO_PENDING as Set<Op>,
     abort: undefined,
+    relSlot: undefined,
   }
 }
 
@@ -320,6 +343,7 @@ export class Model {
         doneBase: 0,
         startups: 0,
         released: [],
+        releasedCount: 0,
       }
       this.procs.set(pid, p)
     }
@@ -467,6 +491,7 @@ export class Model {
     if (old?.slot !== undefined && old.slot >= p.doneBase) p.doneOps[old.slot - p.doneBase] = undefined
     if (old) this.unmapOutstanding(p, old)
     p.ops.set(ov, op)
+    if (k.pending === NO_PENDING) k.pending = new Set()
     k.pending.add(op)
     p.outstanding.add(op)
     if (RDMA_FNS.has(op.fn)) {
@@ -717,15 +742,20 @@ export class Model {
       // A descriptor seen before its creation was in the trace: the new instance supersedes it.
     }
     p.sockets.set(s, k)
+    let owner: Sock | undefined
     if (call) {
       const h = call.handles[call.handles.length - 1]
       if (h !== undefined) {
         k.switchHandle = h
+        owner = p.handles.get(h)
         p.handles.set(h, k)
       }
     }
     // A re-activated duplicate may return a descriptor without creating a switch handle: keep the old one.
     if (!k.switchHandle && prev?.switchHandle && k.role === 'DUP_IN') k.switchHandle = prev.switchHandle
+    // Released sockets whose descriptor or switch handle the new one took over may now be out of reach.
+    this.unreachable(p, prev)
+    if (owner !== prev) this.unreachable(p, owner)
     return k
   }
 
@@ -835,17 +865,36 @@ export class Model {
    * process; older ones are dropped, keeping only their generation count.
    */
   private forgetReleased(p: Proc, k: Sock): void {
-    p.released.push(k)
-    if (p.released.length > RELEASED_KEPT) {
-      const old = p.released.shift()!
+    const slot = p.releasedCount++
+    const j = slot % RELEASED_KEPT
+    const old = p.released[j]
+    if (old) {
       if (p.sockets.get(old.s) === old) p.sockets.delete(old.s)
       if (old.switchHandle && p.handles.get(old.switchHandle) === old) p.handles.delete(old.switchHandle)
+      old.relSlot = undefined
     }
+    k.relSlot = slot
+    p.released[j] = k
+    this.unreachable(p, k)
+  }
+
+  /**
+   * A released socket that neither its descriptor nor its switch handle maps any more (newer
+   * sockets took both over) leaves its slot of the window empty: leaving the window would only
+   * have unmapped it, so nothing changes but the memory it held.
+   */
+  private unreachable(p: Proc, k: Sock | undefined): void {
+    if (k?.relSlot === undefined || p.sockets.get(k.s) === k) return
+    if (k.switchHandle !== undefined && p.handles.get(k.switchHandle) === k) return
+    const j = k.relSlot % RELEASED_KEPT
+    if (p.released[j] === k) p.released[j] = undefined
+    k.relSlot = undefined
   }
 
   /** An operation finished (at once, failed, or completed): it is no longer pending anywhere, and is remembered as done. */
   private finish(p: Proc, op: Op): void {
-    op.sock?.pending.delete(op)
+    const k = op.sock
+    if (k?.pending.delete(op) && k.pending.size === 0) k.pending = NO_PENDING as Set<Op>
     this.unmapOutstanding(p, op)
     this.retire(p, op)
   }
