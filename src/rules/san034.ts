@@ -4,7 +4,7 @@ import type {AppReq} from '../model/state.js'
 import {formatDuration as fd} from '../util/duration.js'
 import {C} from './refs.js'
 import {SWITCH_NEEDS, outstandingOps} from './switch-events.js'
-import type {RuleModule} from './types.js'
+import type {RuleModule, TimerHandle} from './types.js'
 
 /** SAN034: a cancelled request whose buffer the switch controls is completed with a failure, promptly. */
 export const SAN034: RuleModule = {
@@ -30,7 +30,9 @@ export const SAN034: RuleModule = {
   },
   create(ctx) {
     const max = ctx.t.appCancelCompleteMax
-    const watched = new Set<AppReq>()
+    /** Cancelled requests awaiting their completion, with the deadline timer. */
+    const watched = new Map<AppReq, TimerHandle>()
+    const countCheck = (): void => ctx.checked()
     return {
       'app:Cancel': (step) => {
         const r = step.app
@@ -38,9 +40,8 @@ export const SAN034: RuleModule = {
         if (!r.req) return ctx.inconclusive('cancel of a request issued before the trace began')
         if (r.complete) return // completed before the cancel: nothing to cancel
         if (outstandingOps(step.proc, r, false).length > 0) return // SAN operations involved: not switch-buffered
-        watched.add(r)
         const cancel = step.ev
-        ctx.at(
+        const t = ctx.at(
           cancel.ts + max,
           () => {
             ctx.checked()
@@ -61,10 +62,15 @@ export const SAN034: RuleModule = {
             else ctx.checked()
           },
         )
+        watched.set(r, t)
       },
       'app:Complete': (step) => {
         const r = step.app
-        if (!r || !watched.delete(r)) return
+        const t = r && watched.get(r)
+        if (!r || !t) return
+        watched.delete(r)
+        // Completed: the deadline, reached or not, only counts the check (the request is forgotten).
+        ctx.replace(t, countCheck, countCheck)
         const status = num(step.ev.f.Status)
         if (status === undefined) return ctx.inconclusive('AppComplete without Status')
         if (status === 0) {

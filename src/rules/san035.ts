@@ -3,7 +3,7 @@ import type {AppReq, Op, RdmaReg, Sock} from '../model/state.js'
 import {isOutstanding} from '../model/state.js'
 import {C} from './refs.js'
 import {SWITCH_NEEDS, liveRdmaRegs, outstandingOps} from './switch-events.js'
-import type {RuleModule} from './types.js'
+import type {RuleModule, TimerHandle} from './types.js'
 
 /** SAN035: a cancelled request with outstanding RDMA waits for it, and forces completion by close when it is too long. */
 export const SAN035: RuleModule = {
@@ -36,7 +36,47 @@ export const SAN035: RuleModule = {
     const watched = new Map<AppReq, {ops: Op[]; regs: RdmaReg[]}>()
     const sockOf = (r: AppReq, ops: Op[], regs: RdmaReg[], fallback?: Sock): Sock | undefined =>
       ops[0]?.sock ?? regs[0]?.sock ?? fallback
+
+    /** A running RDMA wait limit: its operations and socket, watched until the limit is moot. */
+    interface Wait {
+      ops: Op[]
+      sock?: Sock
+      timer?: TimerHandle
+    }
+    /** Running waits by each of their operations and by their socket. */
+    const waits = new Map<Op | Sock, Wait[]>()
+    const keysOf = (w: Wait): Array<Op | Sock> => (w.sock ? [...w.ops, w.sock] : w.ops)
+    /**
+     * Nothing left to judge, at the limit or at the end: no operation outstanding any more (an
+     * operation never becomes outstanding again), or the switch called WSPCloseSocket (its call
+     * is then no later than the limit).
+     */
+    const moot = (w: Wait): boolean => w.sock?.closeCall !== undefined || !w.ops.some(isOutstanding)
+    const unwait = (w: Wait): void => {
+      for (const key of keysOf(w)) {
+        const ws = waits.get(key)
+        const j = ws ? ws.indexOf(w) : -1
+        if (j < 0) continue
+        ws!.splice(j, 1)
+        if (ws!.length === 0) waits.delete(key)
+      }
+    }
+    const recheck = (key: Op | Sock | undefined): void => {
+      const ws = key && waits.get(key)
+      if (!ws) return
+      for (const w of [...ws]) {
+        if (!moot(w)) continue
+        unwait(w)
+        ctx.cancel(w.timer)
+      }
+    }
+
     return {
+      // What can make a wait moot: an operation's return or completion, the socket's close.
+      'ret:*': (step) => recheck(step.op),
+      'up:WPUCompleteOverlappedRequest': (step) => recheck(step.op),
+      'prov:OpDone': (step) => recheck(step.op),
+      'call:WSPCloseSocket': (step) => recheck(step.sock),
       'app:Cancel': (step) => {
         const r = step.app
         if (!r || r.cancel !== step.ev || r.complete) return
@@ -49,9 +89,11 @@ export const SAN035: RuleModule = {
         if (ops.length === 0) return
         const deadline = cancel.ts + max
         const sock = sockOf(r, ops, regs, step.sock)
-        ctx.at(
+        const w: Wait = {ops, sock}
+        w.timer = ctx.at(
           deadline,
           () => {
+            unwait(w)
             const still = ops.filter(isOutstanding)
             if (still.length === 0) return
             if (sock?.closeCall && sock.closeCall.ts <= deadline) return
@@ -66,9 +108,15 @@ export const SAN035: RuleModule = {
             })
           },
           () => {
+            unwait(w)
             if (ops.some(isOutstanding) && !sock?.closeCall) ctx.inconclusive('the trace ended before the RDMA wait limit')
           },
         )
+        for (const key of keysOf(w)) {
+          const ws = waits.get(key)
+          if (ws) ws.push(w)
+          else waits.set(key, [w])
+        }
       },
       'app:Complete': (step) => {
         const r = step.app

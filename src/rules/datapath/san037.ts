@@ -4,7 +4,7 @@ import {addr} from '../../model/state.js'
 import type {Op, Sock, Step} from '../../model/state.js'
 import {formatDuration as fd} from '../../util/duration.js'
 import {C} from '../refs.js'
-import type {RuleListener, RuleModule} from '../types.js'
+import type {RuleListener, RuleModule, TimerHandle} from '../types.js'
 import {Completions, TRANSFER_CALL_KEYS, bufferRanges, gorResult, hex, when} from './common.js'
 
 interface Reg {
@@ -59,7 +59,7 @@ export const SAN037: RuleModule = {
     /** WSPAccept calls in progress per listening socket. */
     const accepting = new Map<Sock, Set<Ev>>()
     /** Duplication tokens waiting for the WSPSocket that re-creates the socket in the target process. */
-    const links = new Map<string, {pid: number; sock: Sock; call: Ev; ret: Ev; linked?: Ev}>()
+    const links = new Map<string, {pid: number; sock: Sock; call: Ev; ret: Ev; linked?: Ev; timer?: TimerHandle}>()
     /** Successful WSPDuplicateSocket returns per socket (for post-duplication evidence). */
     const dupRet = new WeakMap<Sock, Ev>()
 
@@ -185,10 +185,10 @@ export const SAN037: RuleModule = {
         const pid = num(call.f.TargetPid)
         if (!token || token === '0x0') return // SAN038
         if (pid === undefined) return ctx.inconclusive('WSPDuplicateSocket without TargetPid: the re-creation cannot be linked')
-        const link = {pid, sock: k, call, ret: step.ev} as {pid: number; sock: Sock; call: Ev; ret: Ev; linked?: Ev}
+        const link = {pid, sock: k, call, ret: step.ev} as {pid: number; sock: Sock; call: Ev; ret: Ev; linked?: Ev; timer?: TimerHandle}
         links.set(token, link)
         const deadline = step.ev.ts + max
-        ctx.at(
+        link.timer = ctx.at(
           deadline,
           () => {
             if (links.get(token) === link) links.delete(token)
@@ -214,7 +214,12 @@ export const SAN037: RuleModule = {
       'call:WSPSocket': (step) => {
         const token = str(step.ev.f.ProviderReserved)
         const link = token ? links.get(token) : undefined
-        if (link && link.pid === step.ev.pid) link.linked ??= step.ev
+        if (link && link.pid === step.ev.pid && !link.linked) {
+          // Linked: the deadline has nothing left to judge, and the token nothing left to link.
+          link.linked = step.ev
+          links.delete(token!)
+          ctx.cancel(link.timer)
+        }
       },
       'call:*': (step) => {
         const k = step.sock

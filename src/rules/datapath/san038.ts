@@ -3,7 +3,7 @@ import {type Ev, num, str} from '../../model/event.js'
 import {succeeded} from '../../model/result.js'
 import type {Completion, Op, Sock, SockState, Step} from '../../model/state.js'
 import {C} from '../refs.js'
-import type {RuleModule} from '../types.js'
+import type {RuleModule, TimerHandle} from '../types.js'
 import {Completions, gorResult, opName, resultText, when} from './common.js'
 
 interface Link {
@@ -13,6 +13,8 @@ interface Link {
   ret: Ev
   /** Socket state at duplication: what the re-created socket must reproduce. */
   state?: SockState
+  /** Forgets the link after the threshold. */
+  timer?: TimerHandle
 }
 
 /** Calls whose WSAENOTCONN failure shows a re-created socket is not connected. */
@@ -163,8 +165,10 @@ export const SAN038: RuleModule = {
       const pid = num(call.f.TargetPid)
       if (pid === undefined) return
       const link: Link = {pid, sock: k, call, ret, state: step.before}
+      // A link the token made before is forgotten now rather than at its threshold.
+      ctx.cancel(links.get(token)?.timer)
       links.set(token, link)
-      ctx.at(ret.ts + max, () => {
+      link.timer = ctx.at(ret.ts + max, () => {
         if (links.get(token) === link) links.delete(token)
       })
     }
@@ -218,6 +222,7 @@ export const SAN038: RuleModule = {
           const link = links.get(token)
           if (link) {
             links.delete(token)
+            ctx.cancel(link.timer)
             ctx.checked()
             if (!created) {
               ctx.report({
