@@ -1179,7 +1179,9 @@ export class EtlReader {
     }
     for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(i)
     const bs = this.batchSize
-    let out: EtlEvent[] = []
+    // Batches are allocated at their full size once (no growth by copying) and filled by index.
+    let out: EtlEvent[] = new Array<EtlEvent>(bs)
+    let k = 0
     // tlFastEmit: fast events are handed over as they are output, while the batch so far holds
     // nothing else (the consumer then sees every event in output order); after another record
     // in the batch they go as EtlFastRecord copies, for the consumer's loop to take in turn.
@@ -1194,15 +1196,16 @@ export class EtlReader {
       for (;;) {
         const h = c.head!
         const v = c.view
-        if (emit === undefined) out.push(h)
+        if (emit === undefined) out[k++] = h
         else if (v === undefined || (h as unknown) !== v) {
-          out.push(h)
+          out[k++] = h
           mixed = true
-        } else if (!mixed) out.push(emit(v) as EtlEvent)
-        else out.push(v.copy() as unknown as EtlEvent)
-        if (out.length >= bs) {
+        } else if (!mixed) out[k++] = emit(v) as EtlEvent
+        else out[k++] = v.copy() as unknown as EtlEvent
+        if (k >= bs) {
           yield out
-          out = []
+          out = new Array<EtlEvent>(bs)
+          k = 0
           mixed = false
         }
         // Synchronous fast path inside the loaded buffer.
@@ -1223,7 +1226,10 @@ export class EtlReader {
         }
       } else siftDown(0)
     }
-    if (out.length > 0) yield out
+    if (k > 0) {
+      out.length = k
+      yield out
+    }
     this.stats.metadataCacheEntries = this.tl.size
   }
 }

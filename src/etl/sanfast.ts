@@ -425,7 +425,7 @@ function emitString(g: Gen, f: TlField, schemas: unknown[]): string | undefined 
       g.checks.push(cachedCheck(checks.length === 1 ? checks[0] : (s) => checks.every((c) => c(s))))
       check = `, C[${g.checks.length - 1}]`
     }
-    g.lines.push(`const ${x} = H.azf(b, p, end, ${utf8 ? 3 : 2}, Z[${g.strings.length - 1}]${check}); if (${x} === H.F) return; p = H.cur.p;`)
+    g.lines.push(`const ${x} = H.azf(b, dv, p, end, ${utf8 ? 3 : 2}, Z[${g.strings.length - 1}]${check}); if (${x} === H.F) return; p = H.cur.p;`)
     return x
   }
   g.lines.push(`const ${x} = H.rv(b, dv, p, end, ${g.ptr}, ${f.inType}, ${f.outType}); if (${x} === H.F) return; p = H.cur.p;`)
@@ -576,7 +576,7 @@ function compile(meta: TlEventMeta, ptr: number): SanFastDecoder | null {
     keys.add(f.key)
   }
   if (!ev.required.every((r) => keys.has(r))) return null
-  const body = `return function (b, dv, p, end) {\n${g.lines.join('\n')}\nif (p !== end) return;\nreturn {${props.join(', ')}};\n}`
+  const body = `return function fast_${meta.name.replace(/[^A-Za-z0-9_]/g, "_")}(b, dv, p, end) {\n${g.lines.join('\n')}\nif (p !== end) return;\nreturn {${props.join(', ')}};\n}`
   return compileBudgeted(() => new Function('H', 'C', 'Z', body)(H, g.checks, g.strings) as SanFastDecoder)
 }
 

@@ -187,7 +187,7 @@ export function parseEventMetadata(b: Uint8Array, off: number, len: number): TlE
   meta.tagBytes = t[1] - 2
   const nm = readCString(bytes, t[1], end)
   if (!nm) return fail('event name is not NUL-terminated inside the metadata', t[1])
-  meta.name = nm[0]
+  meta.name = intern(nm[0])
   let pos = nm[1]
   const fields = meta.fields
   while (pos < end) {
@@ -301,7 +301,7 @@ export function parseProviderTraits(b: Uint8Array, off: number, len: number): Tl
     meta.errorAt = 2
     return meta
   }
-  meta.name = nm[0]
+  meta.name = intern(nm[0])
   let pos = nm[1]
   while (pos < size) {
     if (pos + 3 > size) {
@@ -322,6 +322,14 @@ export function parseProviderTraits(b: Uint8Array, off: number, len: number): Tl
     pos += ts
   }
   return meta
+}
+
+/**
+ * The engine's unique copy of a string (property keys are kept unique): names and short values
+ * that consumers compare and look up per event then compare by identity. Once per distinct value.
+ */
+export function intern(s: string): string {
+  return Object.keys({[s]: 0})[0] ?? s
 }
 
 function word(b: Uint8Array, p: number): number {
@@ -808,6 +816,8 @@ export function tlReadValue(b: Uint8Array, dv: DataView, p: number, end: number,
 const SSLOTS = 2048
 const sBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(SSLOTS).fill(undefined)
 const sKind = new Uint8Array(SSLOTS)
+/** The same bytes as little-endian words, zero padded (one word more when the length is a multiple of 4). */
+const sWords: Array<Int32Array | undefined> = new Array<Int32Array | undefined>(SSLOTS).fill(undefined)
 const sStr: string[] = new Array<string>(SSLOTS).fill('')
 
 /** Slots of a field's own string table ({@link FieldStrings}). */
@@ -815,22 +825,24 @@ const FSLOTS = 16
 
 /**
  * The strings of one field of one layout (function names, states: a few values that repeat),
- * by the same hash as the shared table; only strings that passed the field's value check.
+ * by the same hash as the shared table; only strings that passed the field's value check. Keys
+ * are the shared table's: the string's bytes as little-endian words (zero padded) and length.
  */
 export interface FieldStrings {
-  keys: Array<Uint8Array | undefined>
+  keys: Array<Int32Array | undefined>
+  lens: Int32Array
   strs: string[]
 }
 
 export function newFieldStrings(): FieldStrings {
-  return {keys: new Array<Uint8Array | undefined>(FSLOTS).fill(undefined), strs: new Array<string>(FSLOTS).fill('')}
+  return {keys: new Array<Int32Array | undefined>(FSLOTS).fill(undefined), lens: new Int32Array(FSLOTS), strs: new Array<string>(FSLOTS).fill('')}
 }
 
 /**
  * az() through the field's own table first; with `check`, a string it rejects is TL_FAIL (and
  * an accepted one is remembered as accepted, so the check runs once per distinct value).
  */
-export function azf(b: Uint8Array, p: number, end: number, kind: number, z: FieldStrings, check?: (s: string) => boolean): string | typeof TL_FAIL {
+export function azf(b: Uint8Array, dv: DataView, p: number, end: number, kind: number, z: FieldStrings, check?: (s: string) => boolean): string | typeof TL_FAIL {
   let h = 0x811c9dc5 ^ kind
   const lim = p + 8 < end ? p + 8 : end
   for (let j = p; j < lim; j++) {
@@ -840,22 +852,30 @@ export function azf(b: Uint8Array, p: number, end: number, kind: number, z: Fiel
   }
   h ^= h >>> 15
   const fs = h & (FSLOTS - 1)
-  const k = z.keys[fs]
-  if (k !== undefined) {
-    const n = k.length
+  const kw = z.keys[fs]
+  if (kw !== undefined) {
+    const n = z.lens[fs]
     if (p + n < end && b[p + n] === 0) {
-      let j = 0
-      while (j < n && k[j] === b[p + j]) j++
-      if (j === n) {
-        tlCursor.p = p + n + 1
-        return z.strs[fs]
+      // Word-wise (unaligned reads), then the last partial word byte by byte.
+      const nw = n >>> 2
+      let i = 0
+      while (i < nw && dv.getInt32(p + 4 * i, true) === kw[i]) i++
+      if (i === nw) {
+        let j = nw << 2
+        const last = kw[nw]
+        while (j < n && b[p + j] === ((last >>> (8 * (j & 3))) & 0xff)) j++
+        if (j === n) {
+          tlCursor.p = p + n + 1
+          return z.strs[fs]
+        }
       }
     }
   }
   const s = azHashed(b, p, end, kind, h)
   if (s === TL_FAIL || (check !== undefined && !check(s))) return TL_FAIL
   if (lastKey !== undefined) {
-    z.keys[fs] = lastKey
+    z.keys[fs] = lastWords
+    z.lens[fs] = lastKey.length
     z.strs[fs] = s
   }
   return s
@@ -863,6 +883,7 @@ export function azf(b: Uint8Array, p: number, end: number, kind: number, z: Fiel
 
 /** The shared table's key of the string the last az() call returned (undefined: not cached). */
 let lastKey: Uint8Array | undefined
+let lastWords: Int32Array | undefined
 
 /** NUL-terminated 8-bit string at b[p…] (kind 2 CP1252, 3 UTF-8): TL_FAIL when unterminated. */
 export function az(b: Uint8Array, p: number, end: number, kind: number): string | typeof TL_FAIL {
@@ -890,6 +911,7 @@ function azHashed(b: Uint8Array, p: number, end: number, kind: number, h: number
     if (j === n) {
       tlCursor.p = p + n + 1
       lastKey = k
+      lastWords = sWords[way]
       return sStr[way]
     }
   }
@@ -914,13 +936,17 @@ function azHashed(b: Uint8Array, p: number, end: number, kind: number, h: number
   if (n <= 64) {
     // the newer entry first
     sBytes[slot + 1] = sBytes[slot]
+    sWords[slot + 1] = sWords[slot]
     sKind[slot + 1] = sKind[slot]
     sStr[slot + 1] = sStr[slot]
-    const copy = new Uint8Array(n)
+    const words = new Int32Array((n + 4) >>> 2)
+    const copy = new Uint8Array(words.buffer, 0, n)
     for (let j = 0; j < n; j++) copy[j] = b[p + j]
     sBytes[slot] = copy
+    sWords[slot] = words
+    lastWords = words
     sKind[slot] = kind
-    sStr[slot] = s
+    sStr[slot] = s = intern(s)
     lastKey = copy
   }
   return s
