@@ -844,7 +844,7 @@ export function newFieldStrings(): FieldStrings {
  */
 export function azf(b: Uint8Array, dv: DataView, p: number, end: number, kind: number, z: FieldStrings, check?: (s: string) => boolean): string | typeof TL_FAIL {
   let h = 0x811c9dc5 ^ kind
-  const lim = p + 8 < end ? p + 8 : end
+  const lim = p + 16 < end ? p + 16 : end
   for (let j = p; j < lim; j++) {
     const c = b[j]
     if (c === 0) break
@@ -887,9 +887,9 @@ let lastWords: Int32Array | undefined
 
 /** NUL-terminated 8-bit string at b[p…] (kind 2 CP1252, 3 UTF-8): TL_FAIL when unterminated. */
 export function az(b: Uint8Array, p: number, end: number, kind: number): string | typeof TL_FAIL {
-  // Slot by the first (up to) 8 bytes of the string itself.
+  // Slot by the first (up to) 16 bytes of the string itself (addresses share their first 8).
   let h = 0x811c9dc5 ^ kind
-  const lim = p + 8 < end ? p + 8 : end
+  const lim = p + 16 < end ? p + 16 : end
   for (let j = p; j < lim; j++) {
     const c = b[j]
     if (c === 0) break
@@ -946,7 +946,7 @@ function azHashed(b: Uint8Array, p: number, end: number, kind: number, h: number
     sWords[slot] = words
     lastWords = words
     sKind[slot] = kind
-    sStr[slot] = s = intern(s)
+    sStr[slot] = s
     lastKey = copy
   }
   return s

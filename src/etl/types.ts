@@ -224,7 +224,9 @@ export interface EtlOptions {
    * @internal Compiled payload decoders by consumer (src/etl/sanfast.ts): a TraceLogging record
    * whose layout has one that accepts its payload is yielded as a small record with only the
    * envelope (eventName, providerName, providerGuid, pid, tid, cpu, tsNs, tsAbsNs, offset) and
-   * the decoder's result in `tlFast`; other records are parsed as usual.
+   * the decoder's result in `tlFast`; other records are parsed as usual. The reader keeps a
+   * decoder the hook returned for a layout (provider, GUID, metadata, pointer size) and asks
+   * again only while it returns null.
    */
   tlFast?: (providerName: string | undefined, providerGuid: string, meta: TlEventMeta, pointerSize: number) => ((b: Uint8Array, dv: DataView, start: number, end: number) => unknown) | null
   /**
