@@ -335,4 +335,37 @@ describe('SAN fast path', () => {
     expect(taken).toBeGreaterThan(total / 5)
     expect(skipped).toBeGreaterThan(50)
   }, 120_000)
+
+  it('tlFastEmit: fast events handed over at their place in output order, the same events', async () => {
+    const path = write(randomTrace(70, 8))
+    const key = (e: {eventName?: string; tsNs: number; offset: number; cpu: number; tlFast?: unknown}): string => JSON.stringify([e.eventName, e.tsNs, e.offset, e.cpu, e.tlFast])
+    const plain: string[] = []
+    const a = await openEtl(path, {tlFast: sanFastDecoder})
+    for await (const b of a.batches()) for (const e of b) plain.push(key(e))
+    await a.close()
+    const seen: string[] = []
+    let emitted = 0
+    let copies = 0
+    const b = await openEtl(path, {tlFast: sanFastDecoder, batchSize: 16, tlFastEmit: (v) => ({emitted: key(v)})})
+    for await (const batch of b.batches()) {
+      let other = false
+      for (const e of batch as unknown[]) {
+        const x = e as {emitted?: string}
+        if (x.emitted !== undefined) {
+          // Handed over only while nothing else precedes it in the batch.
+          expect(other).toBe(false)
+          emitted++
+          seen.push(x.emitted)
+        } else {
+          other = true
+          if ((e as {tlFast?: unknown}).tlFast !== undefined) copies++
+          seen.push(key(e as Parameters<typeof key>[0]))
+        }
+      }
+    }
+    await b.close()
+    expect(seen).toStrictEqual(plain)
+    expect(emitted).toBeGreaterThan(0)
+    expect(copies).toBeGreaterThan(0)
+  }, 60_000)
 })
