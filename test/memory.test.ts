@@ -93,25 +93,25 @@ describe('memory on long traces', () => {
 
     // Every rule, with its timers counted while pending.
     const timers: Record<string, number> = {}
+    // A timer's callbacks, each first taking it off its rule's count.
+    const tally = (id: string, fn: () => void, unreached?: () => void): [() => void, () => void] => [
+      () => {
+        timers[id]--
+        fn()
+      },
+      () => {
+        timers[id]--
+        unreached?.()
+      },
+    ]
     const counted: RuleModule[] = RULES.map((r) => ({
       meta: r.meta,
       create: (ctx) =>
         r.create(
           Object.assign(Object.create(ctx) as typeof ctx, {
             at(ts: number, fn: () => void, unreached?: () => void) {
-              const id = r.meta.id
-              timers[id] = (timers[id] ?? 0) + 1
-              return ctx.at(
-                ts,
-                () => {
-                  timers[id]--
-                  fn()
-                },
-                () => {
-                  timers[id]--
-                  unreached?.()
-                },
-              )
+              timers[r.meta.id] = (timers[r.meta.id] ?? 0) + 1
+              return ctx.at(ts, ...tally(r.meta.id, fn, unreached))
             },
             cancel(t: TimerHandle | undefined) {
               const was = ctx.cancel(t)
@@ -119,18 +119,7 @@ describe('memory on long traces', () => {
               return was
             },
             replace(t: TimerHandle | undefined, fn: () => void, unreached?: () => void) {
-              const id = r.meta.id
-              return ctx.replace(
-                t,
-                () => {
-                  timers[id]--
-                  fn()
-                },
-                () => {
-                  timers[id]--
-                  unreached?.()
-                },
-              )
+              return ctx.replace(t, ...tally(r.meta.id, fn, unreached))
             },
           }),
         ),

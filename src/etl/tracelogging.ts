@@ -843,14 +843,7 @@ export function newFieldStrings(): FieldStrings {
  * an accepted one is remembered as accepted, so the check runs once per distinct value).
  */
 export function azf(b: Uint8Array, dv: DataView, p: number, end: number, kind: number, z: FieldStrings, check?: (s: string) => boolean): string | typeof TL_FAIL {
-  let h = 0x811c9dc5 ^ kind
-  const lim = p + 16 < end ? p + 16 : end
-  for (let j = p; j < lim; j++) {
-    const c = b[j]
-    if (c === 0) break
-    h = Math.imul(h ^ c, 0x01000193)
-  }
-  h ^= h >>> 15
+  const h = prefixHash(b, p, end, kind)
   const fs = h & (FSLOTS - 1)
   const kw = z.keys[fs]
   if (kw !== undefined) {
@@ -887,7 +880,11 @@ let lastWords: Int32Array | undefined
 
 /** NUL-terminated 8-bit string at b[p…] (kind 2 CP1252, 3 UTF-8): TL_FAIL when unterminated. */
 export function az(b: Uint8Array, p: number, end: number, kind: number): string | typeof TL_FAIL {
-  // Slot by the first (up to) 16 bytes of the string itself (addresses share their first 8).
+  return azHashed(b, p, end, kind, prefixHash(b, p, end, kind))
+}
+
+/** Hash of the first (up to) 16 bytes of the string at b[p…] (addresses share their first 8). */
+function prefixHash(b: Uint8Array, p: number, end: number, kind: number): number {
   let h = 0x811c9dc5 ^ kind
   const lim = p + 16 < end ? p + 16 : end
   for (let j = p; j < lim; j++) {
@@ -895,7 +892,7 @@ export function az(b: Uint8Array, p: number, end: number, kind: number): string 
     if (c === 0) break
     h = Math.imul(h ^ c, 0x01000193)
   }
-  return azHashed(b, p, end, kind, h ^ (h >>> 15))
+  return h ^ (h >>> 15)
 }
 
 /** az() with the hash of the first bytes already computed. */
