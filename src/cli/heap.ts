@@ -22,6 +22,10 @@ export function planHeap(env: NodeJS.ProcessEnv, execArgv: readonly string[]): H
   if (env[RELAUNCHED]) return {relaunch: false, why: 'already the relaunched child'}
   const chosen = /--max-old-space-size|--max-semi-space-size|--max-heap-size/
   if (execArgv.some((a) => chosen.test(a)) || chosen.test(env.NODE_OPTIONS ?? '')) return {relaunch: false, why: 'heap flags given to Node'}
+  // A debugger or profiler must see the process doing the work (and a child would fight the
+  // parent for the inspector's port).
+  const watched = /--inspect|--cpu-prof|--heap-prof|--prof\b/
+  if (execArgv.some((a) => watched.test(a)) || watched.test(env.NODE_OPTIONS ?? '')) return {relaunch: false, why: 'debugger or profiler attached'}
   const raw = env.SANTRACE_MAX_HEAP?.trim()
   let budgetMb = DEFAULT_HEAP_MB
   if (raw !== undefined && raw !== '') {

@@ -16,11 +16,13 @@ describe('heap budget: the plan', () => {
     expect(planHeap({SANTRACE_MAX_HEAP: ' 0 '}, [])).toMatchObject({relaunch: false})
   })
 
-  it('leaves heap flags the user gave to Node alone, and never relaunches the child', () => {
+  it('leaves heap flags the user gave to Node alone, runs in place under a debugger or profiler, and never relaunches the child', () => {
     expect(planHeap({NODE_OPTIONS: '--max-old-space-size=300'}, [])).toMatchObject({relaunch: false, why: 'heap flags given to Node'})
     expect(planHeap({}, ['--max-semi-space-size=4'])).toMatchObject({relaunch: false})
     expect(planHeap({NODE_OPTIONS: '--enable-source-maps'}, [])).toMatchObject({relaunch: true})
     expect(planHeap({SANTRACE_HEAP_CHILD: '1'}, [])).toMatchObject({relaunch: false, why: 'already the relaunched child'})
+    expect(planHeap({}, ['--inspect-brk'])).toMatchObject({relaunch: false, why: 'debugger or profiler attached'})
+    expect(planHeap({NODE_OPTIONS: '--cpu-prof'}, [])).toMatchObject({relaunch: false, why: 'debugger or profiler attached'})
   })
 
   it('rejects a budget that is not a number of MB, or too small to start', () => {
