@@ -204,7 +204,8 @@ export class EtlEventRecord implements EtlEvent {
 /**
  * What the reader yields, with {@link EtlOptions.tlFast}, for a record a compiled decoder took:
  * the envelope and the decoder's result (`tlFast`), nothing else. Only consumers that pass
- * `tlFast` see these; they test `tlFast !== undefined` first.
+ * `tlFast` see these, and tell them apart by class (`instanceof EtlFastRecord`). With
+ * `tlFastEmit` as well, the batches may also hold what that callback returned for them.
  */
 export class EtlFastRecord {
   declare readonly eventName: string

@@ -51,6 +51,10 @@ interface LayoutEntry {
 }
 
 /** Whether b[off, off+len) equals the bytes held in `words` (w: an Int32Array over b's memory, if 4-aligned). */
+/** Longest extended items a layout entry keeps a copy of (1,024 entries at most). */
+const MAX_LAYOUT_BYTES = 4096
+const NO_WORDS = new Int32Array(0)
+
 function sameRegion(words: Int32Array, b: Uint8Array, dv: DataView, off: number, len: number, w: Int32Array | undefined): boolean {
   const nw = len >>> 2
   if (w !== undefined && (off & 3) === 0) {
@@ -864,14 +868,24 @@ export class EtlReader {
     const q0 = pos + 0x50
     let q = q0
     let linkage = 1
+    // Items other than the event schema and provider traits (a stack trace, an activity id)
+    // differ from record to record: such records are not looked up in the layout table, nor
+    // added to it, and neither are unusually long items (the table's memory stays small).
+    let perRecord = false
     while (linkage & 1) {
       if (q + 8 > recEnd) return undefined
       const itemSize = b[q] | (b[q + 1] << 8)
+      const type = b[q + 2] | (b[q + 3] << 8)
+      if (type !== 0x000b && type !== 0x000c) perRecord = true
       linkage = b[q + 4] | (b[q + 5] << 8)
       if (itemSize < 8 || q + itemSize > recEnd || 8 + (b[q + 6] | (b[q + 7] << 8)) > itemSize) return undefined
       q += itemSize
     }
     const len = q - q0
+    if (perRecord || len > MAX_LAYOUT_BYTES) {
+      const once = this.newLayout(c, b, dv, q0, recEnd, 0, 0, 0, 0, 0, 0, false)
+      return once === undefined ? undefined : this.decodeFast(c, b, dv, pos, recEnd, ptr, lo, hi, tsNs, once, q)
+    }
     const g0 = dv.getInt32(pos + 24, true)
     const g1 = dv.getInt32(pos + 28, true)
     const g2 = dv.getInt32(pos + 32, true)
@@ -896,6 +910,11 @@ export class EtlReader {
         L[slot] = e
       }
     }
+    return this.decodeFast(c, b, dv, pos, recEnd, ptr, lo, hi, tsNs, e, q)
+  }
+
+  /** Decodes the payload at q of a record whose layout is e (undefined: the decoder declined). */
+  private decodeFast(c: Cursor, b: Uint8Array, dv: DataView, pos: number, recEnd: number, ptr: number, lo: number, hi: number, tsNs: number, e: LayoutEntry, q: number): EtlEvent | undefined {
     let fd = ptr === 4 ? e.dec4 : e.dec8
     if (fd === undefined) {
       const d = this.fastHook!(e.providerName, e.guid, e.meta, ptr)
@@ -931,7 +950,7 @@ export class EtlReader {
   private readonly layouts: Array<LayoutEntry | undefined> = new Array<LayoutEntry | undefined>(LAYOUT_SLOTS).fill(undefined)
 
   /** A layout seen for the first time (or evicted): the ordinary item walk and metadata lookups. */
-  private newLayout(c: Cursor, b: Uint8Array, dv: DataView, q0: number, recEnd: number, len: number, g0: number, g1: number, g2: number, g3: number, tail: number): LayoutEntry | undefined {
+  private newLayout(c: Cursor, b: Uint8Array, dv: DataView, q0: number, recEnd: number, len: number, g0: number, g1: number, g2: number, g3: number, tail: number, keep = true): LayoutEntry | undefined {
     const x = this.ext
     x.schemaOff = -1
     x.traitsOff = -1
@@ -947,8 +966,9 @@ export class EtlReader {
       if (pm.error !== undefined) return undefined
       providerName = pm.name
     }
-    const words = new Int32Array((len + 3) >>> 2)
-    new Uint8Array(words.buffer).set(b.subarray(q0, q0 + len))
+    // An entry used for one record only (keep false) needs no copy of the bytes.
+    const words = keep ? new Int32Array((len + 3) >>> 2) : NO_WORDS
+    if (keep) new Uint8Array(words.buffer).set(b.subarray(q0, q0 + len))
     // Metadata inserted just now may have cleared the cache (a new generation): such an entry
     // is stale at once, so the next record of the layout does these lookups again, as before.
     return {len, gen, g0, g1, g2, g3, tail, words, meta, providerName, guid: this.guids.get(b, dv, q0 - 0x50 + 24), dec4: undefined, dec8: undefined}

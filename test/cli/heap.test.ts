@@ -19,6 +19,7 @@ describe('heap budget: the plan', () => {
   it('leaves heap flags the user gave to Node alone, runs in place under a debugger or profiler, and never relaunches the child', () => {
     expect(planHeap({NODE_OPTIONS: '--max-old-space-size=300'}, [])).toMatchObject({relaunch: false, why: 'heap flags given to Node'})
     expect(planHeap({}, ['--max-semi-space-size=4'])).toMatchObject({relaunch: false})
+    expect(planHeap({NODE_OPTIONS: '--max_old_space_size=4096'}, [])).toMatchObject({relaunch: false, why: 'heap flags given to Node'})
     expect(planHeap({NODE_OPTIONS: '--enable-source-maps'}, [])).toMatchObject({relaunch: true})
     expect(planHeap({SANTRACE_HEAP_CHILD: '1'}, [])).toMatchObject({relaunch: false, why: 'already the relaunched child'})
     expect(planHeap({}, ['--inspect-brk'])).toMatchObject({relaunch: false, why: 'debugger or profiler attached'})
@@ -28,6 +29,8 @@ describe('heap budget: the plan', () => {
   it('rejects a budget that is not a number of MB, or too small to start', () => {
     expect(() => planHeap({SANTRACE_MAX_HEAP: '1g'}, [])).toThrow(/expected a number of MB .* got "1g"/)
     expect(() => planHeap({SANTRACE_MAX_HEAP: '10'}, [])).toThrow(/at least 64/)
+    // Checked however Node was started.
+    expect(() => planHeap({SANTRACE_MAX_HEAP: 'x', NODE_OPTIONS: '--max-old-space-size=300'}, [])).toThrow(/SANTRACE_MAX_HEAP/)
   })
 })
 
@@ -61,7 +64,7 @@ describe('heap budget: the relaunch', () => {
     }
     expect(code).toBe(2)
     expect(writes.join('')).toContain(outOfMemoryMessage(64))
-    expect(outOfMemoryMessage(64)).toMatch(/more than its 64 MB heap budget.*SANTRACE_MAX_HEAP=256/)
+    expect(outOfMemoryMessage(64)).toMatch(/most likely out of memory.*more than its 64 MB heap budget.*SANTRACE_MAX_HEAP=256/)
   }, 60_000)
 
   it('the CLI runs its commands in a child with the budget (SANTRACE_MAX_HEAP), or in place when Node has heap flags', async () => {

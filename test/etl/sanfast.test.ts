@@ -12,7 +12,7 @@ import {sanFastDecoder} from '../../src/etl/sanfast.js'
 import {createIngestContext} from '../../src/ingest/index.js'
 import {readEtl} from '../../src/ingest/etl.js'
 import type {Ev} from '../../src/model/event.js'
-import {etlFile, tlEvent, tlRecord, type TlValue} from './builder.js'
+import {etlFile, eventRecord, tlEvent, tlGuid, tlProviderTraits, tlRecord, type TlValue} from './builder.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'santrace-fast-'))
 afterAll(() => rmSync(tmp, {recursive: true, force: true}))
@@ -266,6 +266,32 @@ describe('SAN fast path', () => {
     expect(call.f.Buffers).toEqual([{Addr: '0x10000', Len: 1024, Handle: '0x5'}, {Addr: '0x8000000000000000', Len: 0, Handle: '0x0'}])
     expect(call.f.IoctlGuid).toBe('{b5367df2-cbac-11cf-95ca-00805f48a192}')
     expect(r.events.find((e) => e.fn === 'WSPSocket')!.f.Rc).toBe(-1)
+  })
+
+  it('records with per-record extended items (an activity id, a stack trace) take the fast path too, without a layout table entry each', async () => {
+    const fields: TlValue[] = [
+      {name: 'Seq', inType: 10, value: 1},
+      {name: 'Fn', inType: 2, outType: 35, value: 'WSPSend'},
+      {name: 'Socket', inType: 21, value: 0x2a0n},
+    ]
+    const {meta, payload} = tlEvent('SpiCall', fields)
+    const recs: Uint8Array[] = []
+    let ts = H + 1n
+    for (let k = 0; k < 40; k++) {
+      const own = Uint8Array.from({length: k % 2 ? 16 : 24}, (_, i) => (k * 7 + i) & 0xff)
+      const ext = [
+        {type: k % 2 ? 0x0001 : 0x0006, data: own},
+        {type: 0x0c, data: tlProviderTraits('WSD.SanSpi')},
+        {type: 0x0b, data: meta},
+      ]
+      recs.push(eventRecord({provider: tlGuid('WSD.SanSpi'), ts: ts++, pid: 1, tid: 2, userData: payload, ext}))
+      recs.push(tlRecord({providerName: 'WSD.SanSpi', meta, ts: ts++, pid: 1, tid: 2, userData: payload}))
+    }
+    const path = join(tmp, 'per-record-items.etl')
+    writeFileSync(path, etlFile({cpus: {0: recs}, startTime: START, headerTs: H, bufferSize: 16384}))
+    const r = await both(path)
+    expect(r.events).toHaveLength(80)
+    expect(r.taken).toBe(80)
   })
 
   it('payloads that do not match a trusted layout (short, trailing bytes, unterminated) are reported as before', async () => {

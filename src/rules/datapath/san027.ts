@@ -46,7 +46,7 @@ export const SAN027: RuleModule = {
     const tr = new Completions()
     const reported = new WeakSet<Op>()
     const timed = new WeakSet<Op>()
-    /** Notify-grace timers still pending, by operation: cancelled once the upcall settles the verdict. */
+    /** Notify-grace timers still pending, by operation: once the upcall settles the verdict, replaced by a bare check count (the operation is let go). */
     const timers = new Map<Op, TimerHandle>()
     /** Notify-mode operations pending when the socket's close began, kept until its switch handle is released. */
     const atClose = new Map<Sock, {close: Ev; ops: Op[]}>()
