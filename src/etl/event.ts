@@ -146,8 +146,7 @@ export class EtlEventRecord implements EtlEvent {
   }
 
   get timestampRaw(): bigint {
-    const hi = this._hi
-    return hi < 0x200000 ? BigInt(hi * 4294967296 + this._lo) : (BigInt(hi) << 32n) | BigInt(this._lo)
+    return rawTimestamp(this._lo, this._hi)
   }
 
   get tsAbsNs(): bigint {
@@ -207,6 +206,11 @@ export class EtlEventRecord implements EtlEvent {
  * `tlFast` see these, and tell them apart by class (`instanceof EtlFastRecord`). With
  * `tlFastEmit` as well, the batches may also hold what that callback returned for them.
  */
+/** A record's 64-bit raw timestamp from its two 32-bit halves (a Number on the way when exact). */
+function rawTimestamp(lo: number, hi: number): bigint {
+  return hi < 0x200000 ? BigInt(hi * 4294967296 + lo) : (BigInt(hi) << 32n) | BigInt(lo)
+}
+
 export class EtlFastRecord {
   declare readonly eventName: string
   declare readonly providerName: string | undefined
@@ -232,7 +236,7 @@ export class EtlFastRecord {
     this.offset = offset
     this.tlFast = tlFast
     this._clock = clock
-    this._raw = Number.isSafeInteger(tsNs) ? undefined : hi < 0x200000 ? BigInt(hi * 4294967296 + lo) : (BigInt(hi) << 32n) | BigInt(lo)
+    this._raw = Number.isSafeInteger(tsNs) ? undefined : rawTimestamp(lo, hi)
   }
 
   get tsAbsNs(): bigint {
@@ -264,7 +268,6 @@ export class EtlFastViewRecord {
 
   get tsAbsNs(): bigint {
     if (Number.isSafeInteger(this.tsNs)) return this.clock.baseNs + BigInt(this.tsNs)
-    const hi = this.hi
-    return this.clock.absNsBig(hi < 0x200000 ? BigInt(hi * 4294967296 + this.lo) : (BigInt(hi) << 32n) | BigInt(this.lo))
+    return this.clock.absNsBig(rawTimestamp(this.lo, this.hi))
   }
 }

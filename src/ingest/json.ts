@@ -14,7 +14,7 @@ import {Reorderer} from './order.js'
 import type {IngestContext} from './index.js'
 
 /** Yields the lines of a byte stream in groups, with the number of the group's first line. */
-async function* lines(stream: Readable): AsyncGenerator<{first: number; lines: string[]}> {
+export async function* lines(stream: Readable): AsyncGenerator<{first: number; lines: string[]}> {
   let rest = ''
   let lineNo = 1
   for await (const chunk of stream) {

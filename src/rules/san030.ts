@@ -1,6 +1,6 @@
 import {E, errorName} from '../model/constants.js'
 import type {Ev} from '../model/event.js'
-import type {Completion, Op, Sock} from '../model/state.js'
+import type {Completion, Op, Sock, Step} from '../model/state.js'
 import {formatDuration as fd} from '../util/duration.js'
 import {C, R} from './refs.js'
 import type {RuleModule, TimerHandle} from './types.js'
@@ -94,6 +94,12 @@ export const SAN030: RuleModule = {
       ctx.replace(w.timer, count, count)
     }
 
+    /** The step's operation may have become fixed: settle the watches it is in. */
+    const resettle = (step: Step): void => {
+      const ws = step.op && watching.get(step.op)
+      if (ws) for (const w of [...ws]) settle(w)
+    }
+
     const judge = (sock: Sock, close: Ev, closeRet: Ev | undefined, ops: Op[], deadlineNote: string): void => {
       for (const op of ops) {
         // An operation that failed synchronously or completed inline owes no completion signal.
@@ -172,18 +178,9 @@ export const SAN030: RuleModule = {
         settle(w)
       },
       // What can fix an operation: its return, a completion upcall, OpDone.
-      'ret:*': (step) => {
-        const ws = step.op && watching.get(step.op)
-        if (ws) for (const w of [...ws]) settle(w)
-      },
-      'up:WPUCompleteOverlappedRequest': (step) => {
-        const ws = step.op && watching.get(step.op)
-        if (ws) for (const w of [...ws]) settle(w)
-      },
-      'prov:OpDone': (step) => {
-        const ws = step.op && watching.get(step.op)
-        if (ws) for (const w of [...ws]) settle(w)
-      },
+      'ret:*': resettle,
+      'up:WPUCompleteOverlappedRequest': resettle,
+      'prov:OpDone': resettle,
       end: () => {
         // Closes that never returned: judge against the call time.
         const last = ctx.model.lastTs
