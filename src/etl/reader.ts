@@ -71,6 +71,11 @@ function sameRegion(words: Int32Array, b: Uint8Array, dv: DataView, off: number,
   return true
 }
 
+/** Whether entry x is the layout of the extended items at b[q0…q0+len) of this provider (g0…g3). */
+function isLayout(x: LayoutEntry | undefined, b: Uint8Array, dv: DataView, q0: number, len: number, tail: number, gen: number, g0: number, g1: number, g2: number, g3: number, w: Int32Array | undefined): x is LayoutEntry {
+  return x !== undefined && x.len === len && x.tail === tail && x.gen === gen && x.g0 === g0 && x.g1 === g1 && x.g2 === g2 && x.g3 === g3 && sameRegion(x.words, b, dv, q0, len, w)
+}
+
 const MAX_DIAG_SAMPLE = 100
 const CHUNK_SIZE = 1 << 20
 
@@ -901,9 +906,9 @@ export class EtlReader {
     const L = this.layouts
     // Two ways: the slot pair (slot, slot + 1), the more recently added first.
     let e = L[slot]
-    if (e === undefined || e.len !== len || e.tail !== tail || e.gen !== gen || e.g0 !== g0 || e.g1 !== g1 || e.g2 !== g2 || e.g3 !== g3 || !sameRegion(e.words, b, dv, q0, len, c.w)) {
+    if (!isLayout(e, b, dv, q0, len, tail, gen, g0, g1, g2, g3, c.w)) {
       e = L[slot + 1]
-      if (e === undefined || e.len !== len || e.tail !== tail || e.gen !== gen || e.g0 !== g0 || e.g1 !== g1 || e.g2 !== g2 || e.g3 !== g3 || !sameRegion(e.words, b, dv, q0, len, c.w)) {
+      if (!isLayout(e, b, dv, q0, len, tail, gen, g0, g1, g2, g3, c.w)) {
         e = this.newLayout(c, b, dv, q0, recEnd, len, g0, g1, g2, g3, tail)
         if (e === undefined) return undefined
         L[slot + 1] = L[slot]
